@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Logger } from 'pino';
+import { ConfigModule } from './config/config.module';
+import { ConnectorConfig } from './config/config.schema';
+import { AppEnv } from './config/env';
+import { HealthModule } from './health/health.module';
+import { AdminModule } from './admin/admin.module';
+import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { WorkersModule } from './queue/workers.module';
+
+/** ROLE decides what this process runs: the HTTP side, the workers, or both (the default). */
+@Module({})
+export class AppModule {
+  static forRoot(env: AppEnv, config: ConnectorConfig, logger: Logger): DynamicModule {
+    const http = env.role !== 'worker';
+    const workers = env.role !== 'api';
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(env, config, logger),
+        MetricsModule,
+        HealthModule,
+        ...(http ? [IngestModule, AdminModule] : []),
+        ...(workers ? [WorkersModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { loadConfigFile } from './config/config.loader';
+import { ConnectorConfig } from './config/config.schema';
+import { AppEnv, readEnv } from './config/env';
+import { isEventType } from './ingest/call-event';
+import { createLogger, PinoNestLogger } from './logging/logger';
+import { MetricsService } from './metrics/metrics.service';
+import { mountQueueDashboard } from './admin/queue-dashboard';
+
+export interface StartedApp {
+  app: NestFastifyApplication;
+  url: string;
+  env: AppEnv;
+  config: ConnectorConfig;
+  logger: Logger;
+}
+
+/** Builds and starts the connector; main.ts and the integration tests share this path. */
+export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<StartedApp> {
+  const env = readEnv(overrides.env ?? process.env);
+  const logger = overrides.logger ?? createLogger(env.logLevel);
+  const config = loadConfigFile(env.configFile, env.secret);
+
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.bodyLimitBytes,
+    trustProxy: env.trustProxy,
+    // Fastify would otherwise answer HEAD by running the GET handler, i.e. ingest an event.
+    exposeHeadRoutes: false,
+    // A sender that trickles a body must not hold a connection open for long.
+    requestTimeout: env.requestTimeoutMs,
+    connectionTimeout: env.requestTimeoutMs,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, config, logger), adapter, {
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // text/plain would reach the handlers as a string; VoipNow sends forms, tools send JSON.
+  fastify.removeContentTypeParser('text/plain');
+  if (env.role !== 'worker') {
+    fastify.route({
+      method: ['PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
+      url: '/voipnow/events/:event',
+      handler: (_req, reply) => {
+        void reply
+          .code(405)
+          .header('Allow', 'GET, POST')
+          .send({ statusCode: 405, error: 'Method Not Allowed', message: 'Call Events are sent with GET or POST.' });
+      },
+    });
+  }
+  logRefusedEvents(fastify, logger);
+  countEvents(fastify, app.get(MetricsService));
+  fastify.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  if (env.role !== 'worker') mountQueueDashboard(app, env);
+  app.enableShutdownHooks();
+  await app.listen({ port: env.port, host: env.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : env.port;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ event: 'started', role: env.role, port, configFile: env.configFile }, 'voipnow-crm-connector started');
+  return { app, url, env, config, logger };
+}
+
+/**
+ * One log line for every refused event, wherever it was refused (auth guard, validation, or
+ * Fastify itself for 413/415/bad JSON). Only field names are logged: the values may be numbers.
+ */
+function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
+  fastify.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode < 400 || !req.url.startsWith('/voipnow/events/')) return payload;
+    let body: { message?: unknown; problems?: { field: string }[] } = {};
+    try {
+      body = typeof payload === 'string' ? JSON.parse(payload) : {};
+    } catch {
+      // not JSON: nothing more to report than the status
+    }
+    const event = req.url.slice('/voipnow/events/'.length).split('?')[0].slice(0, 40);
+    logger.warn(
+      {
+        event: 'ingest.refused',
+        status: reply.statusCode,
+        type: event,
+        method: req.method,
+        ip: req.ip,
+        ...(body.problems ? { fields: body.problems.map((p) => p.field) } : { reason: typeof body.message === 'string' ? scrubSecrets(body.message).slice(0, 200) : undefined }),
+      },
+      'event refused',
+    );
+    return payload;
+  });
+}
+
+/** Messages that quote a URL (Nest's "Cannot GET /voipnow/events/?token=...") lose the token's value. */
+export function scrubSecrets(text: string): string {
+  return text.replace(/([?&](?:token|access_token)=)[^&\s"]*/gi, '$1[redacted]');
+}
+
+/** Every Call Event request counted by type and the status it was answered with. */
+function countEvents(fastify: FastifyInstance, metrics: MetricsService) {
+  fastify.addHook('onResponse', async (req, reply) => {
+    if (!req.url.startsWith('/voipnow/events/')) return;
+    const type = req.url.slice('/voipnow/events/'.length).split('?')[0];
+    metrics.eventsReceived.inc({ type: isEventType(type) ? type : 'unknown', status: String(reply.statusCode) });
+  });
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { CRM_PROVIDERS } from '../crm/providers';
+import { mappingsSchema } from '../mappings/mapping.schema';
+
+/** Settings every connection has, whatever its CRM. */
+const commonConnectionSettings = {
+  /** Request budget for call logging on this connection (screen-pop lookups always go first). */
+  rateLimit: z
+    .object({ requests: z.number().int().min(1), perSeconds: z.number().min(1) })
+    .strict()
+    .optional(),
+  /** Lookup cache: how long a found record and a "not found" are remembered. */
+  cache: z
+    .object({ hitSeconds: z.number().int().min(0).default(600), missSeconds: z.number().int().min(0).default(60) })
+    .strict()
+    .default({ hitSeconds: 600, missSeconds: 60 }),
+};
+
+const connectionSchema = z.discriminatedUnion(
+  'type',
+  CRM_PROVIDERS.map((p) => p.settings.extend(commonConnectionSettings)) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]],
+  { error: (issue) => (issue.code === 'invalid_union' ? `type must be one of: ${CRM_PROVIDERS.map((p) => p.type).join(', ')}` : undefined) },
+);
+
+export type ConnectionSettings = z.infer<typeof connectionSchema> & {
+  type: string;
+  rateLimit?: { requests: number; perSeconds: number };
+  cache: { hitSeconds: number; missSeconds: number };
+};
+
+/**
+ * The connector's YAML configuration. Secrets are never part of it: settings that need one name
+ * the environment variable that holds it (`...Env` keys).
+ */
+export const connectorConfigSchema = z
+  .object({
+    ingest: z
+      .object({
+        /** Parameters VoipNow (or an admin) adds beyond the documented ones are kept, up to this many. */
+        maxExtraParameters: z.number().int().min(0).max(200).default(32),
+      })
+      .strict()
+      .default({ maxExtraParameters: 32 }),
+    calls: z
+      .object({
+        /** How long a call record stays in Redis after its last event. */
+        recordTtlHours: z.number().min(1).max(24 * 30).default(48),
+        /** Call logging waits this long after Hangup so a late Answer event still counts. */
+        hangupSettleMs: z.number().int().min(0).max(60_000).default(2000),
+      })
+      .strict()
+      .default({ recordTtlHours: 48, hangupSettleMs: 2000 }),
+    workers: z
+      .object({
+        screenPopConcurrency: z.number().int().min(1).max(1000).default(50),
+        callLogConcurrency: z.number().int().min(1).max(1000).default(10),
+        /** Attempts for a call-log job before it stays in the failed set for ops to replay. */
+        callLogAttempts: z.number().int().min(1).max(100).default(12),
+        /** A job whose worker died is handed to another worker after this long (BullMQ lock duration). */
+        lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
+      })
+      .strict()
+      .default({ screenPopConcurrency: 50, callLogConcurrency: 10, callLogAttempts: 12, lockDurationMs: 30_000 }),
+    screenPop: z
+      .object({
+        /** How long a pop waits for the CRM before showing the number with "looking up…". */
+        lookupBudgetMs: z.number().int().min(0).max(10_000).default(1500),
+      })
+      .strict()
+      .default({ lookupBudgetMs: 1500 }),
+    connections: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'connection names are letters, digits, _ and -'), connectionSchema).default({}),
+    mappings: mappingsSchema.default({ organisations: {}, extensions: {} }),
+  })
+  .strict();
+
+export type ConnectorConfig = Omit<z.infer<typeof connectorConfigSchema>, 'connections'> & {
+  connections: Record<string, ConnectionSettings>;
+};

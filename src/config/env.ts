@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Everything the process reads from its environment, read once at start (nothing else touches process.env). */
+export interface AppEnv {
+  production: boolean;
+  port: number;
+  host: string;
+  role: Role;
+  redisUrl: string;
+  /** Prefix of every Redis key; put it in braces (`{vncc}`) on Redis Cluster so a queue's keys share a slot. */
+  redisPrefix: string;
+  configFile: string;
+  logLevel: string;
+  /** Phone numbers are masked in logs unless ops explicitly turn that off. */
+  logFullNumbers: boolean;
+  ingestTokens: string[];
+  ingestAllowCidrs: string[];
+  adminToken: string;
+  /** HMAC key that signs agent screen-pop links. */
+  agentLinkSecret: string;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  /** A source address that sends this many wrong tokens in a minute is refused (429) for a minute. */
+  authFailuresPerMinute: number;
+  /** Time a client has to send a whole request: slow (slow-loris) senders are cut off. */
+  requestTimeoutMs: number;
+  /** Where generated development secrets are kept (outside git). */
+  secretsDir: string;
+  /**
+   * Reads a secret that config refers to by name (`clientSecretEnv: SF_CLIENT_SECRET`): the
+   * variable itself, or the file named by NAME_FILE. Undefined when neither is set.
+   */
+  secret(name: string): string | undefined;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ROLE: z.enum(ROLES).default('all'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - and braces only')
+    .default('vncc'),
+  CONFIG_FILE: z.string().min(1).default('config/connector.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FULL_NUMBERS: bool.default(false),
+  INGEST_ALLOW_CIDRS: z.string().default(''),
+  TRUST_PROXY: bool.default(false),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  SECRETS_DIR: z.string().min(1).default('var/secrets'),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+});
+
+export class EnvError extends Error {}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}\nFix these variables and start again.`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const secretsDir = resolve(e.SECRETS_DIR);
+  const secret = (name: string) => readSecret(env, name, { production, secretsDir });
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    role: e.ROLE,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    configFile: resolve(e.CONFIG_FILE),
+    logLevel: e.LOG_LEVEL,
+    logFullNumbers: e.LOG_FULL_NUMBERS,
+    ingestTokens: secret('INGEST_TOKEN')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+    ingestAllowCidrs: splitList(e.INGEST_ALLOW_CIDRS),
+    adminToken: secret('ADMIN_TOKEN'),
+    agentLinkSecret: secret('AGENT_LINK_SECRET'),
+    trustProxy: e.TRUST_PROXY,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    secretsDir,
+    secret: (name: string) => {
+      const direct = env[name]?.trim();
+      if (direct) return direct;
+      const file = env[`${name}_FILE`];
+      if (!file) return undefined;
+      try {
+        return readFileSync(file, 'utf8').trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/**
+ * A secret comes from NAME, or from the file named by NAME_FILE (Docker/Kubernetes secrets).
+ * Outside production a missing secret is generated once and kept in SECRETS_DIR (mode 0600),
+ * so the quickstart runs without setup and the value never has to be printed to a log.
+ */
+export function readSecret(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  opts: { production: boolean; secretsDir: string },
+): string {
+  const direct = env[name]?.trim();
+  if (direct) return direct;
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      if (value) return value;
+    } catch (err) {
+      throw new EnvError(`${name}_FILE=${file} cannot be read (${(err as Error).message}).`);
+    }
+    throw new EnvError(`${name}_FILE=${file} is empty.`);
+  }
+  if (opts.production) {
+    throw new EnvError(`${name} is not set. In production set ${name} or ${name}_FILE; secrets never live in config files.`);
+  }
+  const path = resolve(opts.secretsDir, name);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const value = randomBytes(24).toString('base64url');
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return value;
+}

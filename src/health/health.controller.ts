@@ -1,0 +1,68 @@
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { CallStateService } from '../calls/call-state.service';
+import { ConnectionPauseService } from '../crm/connection-pause.service';
+import { CrmHealth } from '../crm/crm-provider';
+import { CrmRegistry } from '../crm/crm-registry.service';
+
+/** CRM health is asked at most this often: readiness probes must not spend the CRM's API quota. */
+const CRM_HEALTH_TTL_MS = 30_000;
+
+/**
+ * Liveness: the process answers. Readiness: it can make events durable (Redis answers); 503
+ * only then. Each CRM connection's auth state and any pause are reported alongside: a CRM outage
+ * delays logging but must not stop VoipNow's events from being accepted.
+ */
+@Controller('health')
+export class HealthController {
+  private readonly crmHealth = new Map<string, { at: number; health: CrmHealth }>();
+
+  constructor(
+    private readonly calls: CallStateService,
+    private readonly crm: CrmRegistry,
+    private readonly pauses: ConnectionPauseService,
+  ) {}
+
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  async ready() {
+    const started = Date.now();
+    try {
+      await Promise.race([
+        this.calls.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
+      ]);
+    } catch (err) {
+      throw new ServiceUnavailableException({ statusCode: 503, status: 'unavailable', redis: { ok: false, error: (err as Error).message } });
+    }
+    const redis = { ok: true, latencyMs: Date.now() - started };
+    return { status: 'ready', redis, crm: await this.crmStatus() };
+  }
+
+  private async crmStatus() {
+    const entries = await Promise.all(
+      this.crm.names().map(async (name) => {
+        const [health, paused] = await Promise.all([this.health(name), this.pauses.pausedUntil(name).catch(() => undefined)]);
+        return [name, { ...health, ...(paused ? { pausedUntil: new Date(paused.until).toISOString(), pauseReason: paused.reason } : {}) }] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  private async health(name: string): Promise<CrmHealth> {
+    const cached = this.crmHealth.get(name);
+    if (cached && Date.now() - cached.at < CRM_HEALTH_TTL_MS) return cached.health;
+    const health = await Promise.race([
+      this.crm
+        .get(name)
+        .health()
+        .catch((err: Error) => ({ ok: false, detail: err.message })),
+      new Promise<CrmHealth>((r) => setTimeout(() => r({ ok: false, detail: 'health check timed out after 2 s' }), 2000).unref()),
+    ]);
+    this.crmHealth.set(name, { at: Date.now(), health });
+    return health;
+  }
+}

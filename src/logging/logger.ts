@@ -1,0 +1,70 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+
+/** Keys whose values are secrets wherever they appear in a log line. */
+const REDACT = [
+  'token',
+  'accessToken',
+  'refreshToken',
+  'authorization',
+  'password',
+  'clientSecret',
+  'privateKey',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.authorization',
+  '*.password',
+  '*.clientSecret',
+  '*.privateKey',
+  'req.headers.authorization',
+  'req.headers["x-connector-token"]',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'voipnow-crm-connector' },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // Asynchronous writes to stdout: lines written while a write is in flight are coalesced, so
+    // under load one log line per event does not cost one write() syscall per event; pino
+    // flushes what is pending on exit.
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/**
+ * Masks a phone number for logs: keeps a leading '+' and the last three digits, so ops can
+ * still tell calls apart without the log holding personal data.
+ */
+export function maskNumber(value: string | undefined, showFull = false): string | undefined {
+  if (!value || showFull) return value;
+  const keep = 3;
+  if (value.length <= keep) return '*'.repeat(value.length);
+  return value.slice(0, value.length - keep).replace(/[0-9A-Za-z]/g, '*') + value.slice(-keep);
+}
+
+/** Lets Nest's own messages (start-up, routes, shutdown) come out as the same JSON lines. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  // Nest's route and module listings are start-up chatter: debug, not info.
+  log(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string) {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string) {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string) {
+    this.logger.trace({ context }, String(message));
+  }
+}
