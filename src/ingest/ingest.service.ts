@@ -1,0 +1,91 @@
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Logger } from 'pino';
+import { CallStateService } from '../calls/call-state.service';
+import { ConnectorConfig } from '../config/config.schema';
+import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
+import { maskNumber } from '../logging/logger';
+import { EventQueueService } from '../queue/event-queue.service';
+import { EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
+
+export class EventNotDurableError extends Error {}
+
+export interface Accepted {
+  accepted: true;
+  id: string;
+  duplicate: boolean;
+  ignoredParameters?: string[];
+}
+
+/** How long the request path may wait on Redis before answering 503 instead. */
+const REDIS_BUDGET_MS = 750;
+
+@Injectable()
+export class IngestService {
+  constructor(
+    private readonly calls: CallStateService,
+    private readonly queue: EventQueueService,
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  /**
+   * Validates, stores and enqueues one event; resolves only once both the call state and the
+   * jobs are in Redis. Throws EventNotDurableError when Redis cannot take it in time.
+   */
+  async accept(type: string, params: Record<string, unknown>, method: string): Promise<Accepted> {
+    if (!isEventType(type)) {
+      throw new NotFoundException({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Unknown event "${type.slice(0, 40)}". Configure VoipNow to call one of: ${EVENT_TYPES.map((t) => `/voipnow/events/${t}`).join(', ')}.`,
+        validEvents: EVENT_TYPES,
+      });
+    }
+    const parsed = parseCallEvent(type, params, Date.now(), { maxExtraParameters: this.config.ingest.maxExtraParameters });
+    if (!parsed.ok) {
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: `Invalid ${type} event: ${parsed.problems.map((p) => `${p.field} ${p.problem}`).join('; ')}.`,
+        problems: parsed.problems,
+      });
+    }
+    const { event, ignored } = parsed;
+    let created: boolean;
+    try {
+      // Both writes in one round trip: the jobs carry the event, so a worker that runs before the
+      // state write lands still sees it (the pop folds its own event in).
+      [created] = await withTimeout(Promise.all([this.calls.record(event), this.queue.enqueue(event)]), REDIS_BUDGET_MS);
+    } catch (err) {
+      this.log.error({ event: 'ingest.unavailable', type, id: event.id, err: (err as Error).message }, 'event not stored: Redis unavailable');
+      throw new EventNotDurableError((err as Error).message);
+    }
+    const full = this.env.logFullNumbers;
+    this.log.info(
+      {
+        event: 'ingest.accepted',
+        type,
+        id: event.id,
+        method,
+        duplicate: !created,
+        extension: event.extension,
+        caller: maskNumber(event.callerNumber, full),
+        called: maskNumber(event.calledNumber, full),
+        status: event.status,
+        ignored: ignored.length || undefined,
+      },
+      'event accepted',
+    );
+    return { accepted: true, id: event.id, duplicate: !created, ...(ignored.length ? { ignoredParameters: ignored } : {}) };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,168 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { Logger } from 'pino';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { CallRecord } from '../calls/call-record';
+import { CallStateService } from '../calls/call-state.service';
+import { CallUpdatePublisher } from '../calls/call-update.publisher';
+import { APP_ENV, LOGGER } from '../config/config.tokens';
+import { ConfigStore } from '../config/config.store';
+import { AppEnv } from '../config/env';
+import { callDescription, callSubject } from '../crm/call-summary';
+import { ConnectionPauseService } from '../crm/connection-pause.service';
+import { CrmError, LoggedActivity } from '../crm/crm-provider';
+import { CrmRegistry } from '../crm/crm-registry.service';
+import { LookupService } from '../crm/lookup.service';
+import { phoneQuery } from '../crm/phone';
+import { escapeIdPart } from '../ingest/call-event';
+import { shouldLog } from '../mappings/decide';
+import { MappingService } from '../mappings/mapping.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { JobProcessor } from './job-processor';
+import { LogCallJobData, QueueName } from './queues';
+
+export interface CallLogOutcome {
+  status: 'logged' | 'skipped';
+  reason?: string;
+  connection?: string;
+  activity?: LoggedActivity;
+  matchId?: string;
+}
+
+/** Budgets when a connection sets none: what each CRM documents for a standard account. */
+const DEFAULT_RATE_LIMITS: Record<string, { requests: number; perSeconds: number }> = {
+  hubspot: { requests: 100, perSeconds: 10 },
+  salesforce: { requests: 25, perSeconds: 1 },
+};
+const MARKER_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * After Hangup: writes the call to the CRM exactly once. A marker in Redis records success (so a
+ * replayed job does nothing); the provider's own search by key covers a crash between the CRM's
+ * create and the marker. Errors arrive classified: permanent ones fail the job at once, rate
+ * limits and exhausted quotas move it to delayed (no attempt spent), the rest retry with back-off.
+ */
+@Injectable()
+export class CallLogProcessor implements JobProcessor<LogCallJobData> {
+  readonly queue = QueueName.CallLog;
+  private readonly limiters = new Map<string, RateLimiterRedis>();
+
+  constructor(
+    private readonly calls: CallStateService,
+    private readonly mappings: MappingService,
+    private readonly crm: CrmRegistry,
+    private readonly lookups: LookupService,
+    private readonly pauses: ConnectionPauseService,
+    private readonly updates: CallUpdatePublisher,
+    private readonly store: ConfigStore,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(LOGGER) private readonly log: Logger,
+    private readonly metrics: MetricsService,
+  ) {
+    // Budgets follow the connections' settings: rebuild the limiters when they change.
+    store.onChange(() => this.limiters.clear());
+  }
+
+  concurrency() {
+    return this.store.current.workers.callLogConcurrency;
+  }
+
+  async process(job: Job<LogCallJobData>, token?: string): Promise<CallLogOutcome> {
+    const { callId, extension } = job.data;
+    const record = await this.calls.get(callId, extension);
+    if (!record) return { status: 'skipped', reason: 'call record expired before it was logged' };
+    const mapping = this.mappings.resolve(extension);
+    const decision = shouldLog(record, mapping);
+    if (!decision.yes) return this.done(record, { status: 'skipped', reason: decision.reason });
+    const connection = mapping.connection!;
+    const key = `vn-${escapeIdPart(callId)}-${escapeIdPart(extension)}`;
+    const marker = `${this.env.redisPrefix}:logged:${connection}:${key}`;
+
+    const already = await this.crm.redis.get(marker);
+    if (already) return { status: 'logged', connection, activity: { ...(JSON.parse(already) as LoggedActivity), created: false } };
+
+    const paused = await this.pauses.pausedUntil(connection);
+    if (paused) return this.delay(job, token, paused.until - Date.now() + Math.random() * 30_000, `connection ${connection} paused: ${paused.reason}`);
+    const wait = await this.reserve(connection);
+    if (wait > 0) return this.delay(job, token, wait, `rate budget of ${connection}`);
+
+    try {
+      const query = phoneQuery(record.remoteNumber, mapping.country);
+      const matches = query ? (await this.lookups.lookup(connection, query)).matches : [];
+      const match = matches[0];
+      if (!match && mapping.actions.unknownCaller === 'ignore') {
+        return this.done(record, { status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)', connection });
+      }
+      const ownerId = await this.mappings.ownerId(mapping);
+      const provider = this.crm.get(connection);
+      const activity = await this.metrics.timeCrm(connection, 'logCall', () => provider.logCall({
+        key,
+        record,
+        match,
+        ownerId,
+        subject: callSubject(record, match, mapping.country),
+        description: callDescription(record, mapping.country),
+      }));
+      await this.crm.redis.set(marker, JSON.stringify({ id: activity.id, url: activity.url }), 'EX', MARKER_TTL_SECONDS);
+      await this.updates.publish({ event: 'hangup', record, publishedAt: Date.now(), activity: { connection, id: activity.id, url: activity.url } }).catch(() => undefined);
+      this.log.info({ event: 'call.logged', callId, extension, connection, activityId: activity.id, created: activity.created, outcome: record.outcome }, 'call logged');
+      return this.done(record, { status: 'logged', connection, activity, matchId: match?.id });
+    } catch (err) {
+      if (!(err instanceof CrmError)) throw err;
+      switch (err.kind) {
+        case 'permanent':
+          await this.calls.annotate(callId, extension, 'log', { status: 'failed', reason: err.message, connection, at: Date.now() });
+          this.metrics.calls.inc({ result: 'failed', reason: 'permanent CRM error' });
+          throw new UnrecoverableError(`${connection}: ${err.message}`);
+        case 'rate-limited':
+          return this.delay(job, token, err.opts.retryAfterMs ?? 10_000, `${connection} rate limit: ${err.message}`);
+        case 'quota-exhausted': {
+          const until = Date.now() + (err.opts.retryAfterMs ?? 3600_000);
+          await this.pauses.pause(connection, until, err.message);
+          this.log.warn({ event: 'crm.paused', connection, until: new Date(until).toISOString(), reason: err.message }, 'CRM quota exhausted: call logging paused');
+          return this.delay(job, token, until - Date.now(), `${connection} quota exhausted`);
+        }
+        default:
+          throw err; // retryable and auth: BullMQ retries with exponential back-off and jitter
+      }
+    }
+  }
+
+  private async done(record: CallRecord, outcome: CallLogOutcome): Promise<CallLogOutcome> {
+    await this.calls.annotate(record.callId, record.extension, 'log', { ...outcome, at: Date.now() });
+    this.metrics.calls.inc({ result: outcome.status, reason: outcome.reason ?? '' });
+    if (outcome.status === 'skipped') this.log.info({ event: 'call.skipped', callId: record.callId, extension: record.extension, reason: outcome.reason }, 'call not logged');
+    return outcome;
+  }
+
+  /** Moves the job back to delayed without spending an attempt. */
+  private async delay(job: Job, token: string | undefined, ms: number, why: string): Promise<never> {
+    this.log.debug({ event: 'job.delayed', id: job.id, ms: Math.round(ms), why }, 'call log delayed');
+    await job.moveToDelayed(Date.now() + Math.max(100, ms), token);
+    throw new DelayedError();
+  }
+
+  /** Takes one request from the connection's budget; returns how long to wait when it is spent. */
+  private async reserve(connection: string): Promise<number> {
+    const settings = this.store.current.connections[connection];
+    const limit = settings?.rateLimit ?? DEFAULT_RATE_LIMITS[settings?.type ?? ''];
+    if (!limit) return 0;
+    let limiter = this.limiters.get(connection);
+    if (!limiter) {
+      limiter = new RateLimiterRedis({
+        storeClient: this.crm.redis,
+        keyPrefix: `${this.env.redisPrefix}:budget`,
+        points: limit.requests,
+        duration: limit.perSeconds,
+      });
+      this.limiters.set(connection, limiter);
+    }
+    try {
+      await limiter.consume(connection, 1);
+      return 0;
+    } catch (res) {
+      if (res instanceof RateLimiterRes) return res.msBeforeNext + Math.random() * 250;
+      throw res;
+    }
+  }
+}

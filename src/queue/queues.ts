@@ -1,0 +1,69 @@
+import { JobsOptions } from 'bullmq';
+import { CallEvent, escapeIdPart } from '../ingest/call-event';
+
+/**
+ * Every queue and job the connector has, and their options, in one place.
+ * Screen pops and call logging never share a queue: a logging backlog (CRM slow, rate-limited,
+ * paused on quota) must not delay the caller card an agent is waiting for.
+ */
+export enum QueueName {
+  ScreenPop = 'screen-pop',
+  CallLog = 'call-log',
+}
+
+export enum JobName {
+  /** Dial-In/Dial-Out/Answer/Hangup: look the caller up and update the agent's card. */
+  Pop = 'pop',
+  /** After Hangup: write the call to the CRM once. */
+  LogCall = 'log-call',
+}
+
+export interface PopJobData {
+  event: CallEvent;
+}
+
+export interface LogCallJobData {
+  callId: string;
+  extension: string;
+  hangupAt: number;
+}
+
+export function popJob(event: CallEvent): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
+  return {
+    name: JobName.Pop,
+    data: { event },
+    opts: {
+      // The event id doubles as job id, so a redelivered event is not popped twice.
+      jobId: event.id,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  };
+}
+
+export function logCallJob(
+  event: CallEvent,
+  settleMs: number,
+  attempts: number,
+): { name: JobName.LogCall; data: LogCallJobData; opts: JobsOptions } {
+  return {
+    name: JobName.LogCall,
+    data: { callId: event.callId, extension: event.extension, hangupAt: event.receivedAt },
+    opts: {
+      jobId: logCallJobId(event.callId, event.extension),
+      delay: settleMs,
+      attempts,
+      // 5 s doubling with jitter: about 3 hours across 12 attempts, enough to ride out a CRM outage.
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      removeOnComplete: { age: 24 * 3600, count: 50_000 },
+      // Failed call logs are never removed automatically: ops inspect and replay them.
+      removeOnFail: false,
+    },
+  };
+}
+
+export function logCallJobId(callId: string, extension: string): string {
+  return `log-${escapeIdPart(callId)}-${escapeIdPart(extension)}`;
+}

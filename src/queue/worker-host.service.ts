@@ -1,0 +1,66 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Worker } from 'bullmq';
+import { Logger } from 'pino';
+import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
+import { ConnectorConfig } from '../config/config.schema';
+import { AppEnv } from '../config/env';
+import { MetricsService } from '../metrics/metrics.service';
+import { JOB_PROCESSORS, JobProcessor } from './job-processor';
+import { QueueName } from './queues';
+import { workerOptions } from './redis';
+
+/**
+ * Runs one BullMQ worker per queue. Refuses to start when a queue has no processor or two, and
+ * on shutdown lets in-flight jobs finish before the Redis clients they use are closed.
+ */
+@Injectable()
+export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    @Inject(JOB_PROCESSORS) private readonly processors: JobProcessor[],
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    for (const queue of Object.values(QueueName)) {
+      const handlers = processors.filter((p) => p.queue === queue);
+      if (handlers.length !== 1) {
+        throw new Error(
+          `Queue "${queue}" has ${handlers.length} processors; exactly one is required. ` +
+            'Add (or remove) it in the JOB_PROCESSORS list of src/queue/workers.module.ts.',
+        );
+      }
+    }
+  }
+
+  onApplicationBootstrap() {
+    for (const processor of this.processors) {
+      const worker = new Worker(processor.queue, (job, token) => processor.process(job, token), {
+        connection: { ...workerOptions(this.env.redisUrl), connectionName: `vncc-worker-${processor.queue}` },
+        prefix: this.env.redisPrefix,
+        concurrency: processor.concurrency(),
+        // A killed worker's jobs go back to the queue once their lock lapses.
+        lockDuration: this.config.workers.lockDurationMs,
+        stalledInterval: this.config.workers.lockDurationMs,
+        // Our jobs are idempotent, so a job whose worker died several times is run again, not failed.
+        maxStalledCount: 5,
+      });
+      worker.on('error', (err) => this.log.warn({ event: 'worker.error', queue: processor.queue, err: err.message }, 'worker error'));
+      const observe = (result: string, job?: { processedOn?: number; finishedOn?: number }) => {
+        if (job?.processedOn && job.finishedOn) this.metrics.jobDuration.observe({ queue: processor.queue, result }, (job.finishedOn - job.processedOn) / 1000);
+      };
+      worker.on('completed', (job) => observe('completed', job));
+      worker.on('failed', (job) => observe('failed', job));
+      worker.on('failed', (job, err) =>
+        this.log.warn({ event: 'job.failed', queue: processor.queue, id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
+      this.workers.push(worker);
+    }
+  }
+
+  async beforeApplicationShutdown() {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

@@ -1,0 +1,87 @@
+import { CallStateService } from '../src/calls/call-state.service';
+import { EventQueueService } from '../src/queue/event-queue.service';
+import { OwnRedis } from './support/redis-server';
+import { eventually, newCallId, sendEvent, startTestApp, TestApp } from './support/test-app';
+
+describe('Durability', () => {
+  describe('when Redis goes away', () => {
+    let redis: OwnRedis;
+    let t: TestApp;
+    beforeAll(async () => {
+      redis = await OwnRedis.start();
+      t = await startTestApp({ REDIS_URL: redis.url });
+    });
+    afterAll(async () => {
+      await t.close();
+      await redis.stop();
+    });
+
+    it('answers 503 fast while it is down, never 2xx, and 202 again once it is back', async () => {
+      const before = await sendEvent(t.url, 'dial-in', { CallID: newCallId(), CalledExtension: '210' });
+      expect(before.status).toBe(202);
+
+      await redis.stop();
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const res = await sendEvent(t.url, 'dial-in', { CallID: newCallId(), CalledExtension: '210' });
+        timings.push(Date.now() - started);
+        expect(res.status).toBe(503);
+        expect(res.body.message).toMatch(/not accepted/);
+      }
+      // "Fast" here means bounded by the connector's own Redis budget, not by a reconnect that may never come.
+      expect(Math.max(...timings)).toBeLessThan(2000);
+      const ready = await fetch(`${t.url}/health/ready`);
+      expect(ready.status).toBe(503);
+
+      await redis.start();
+      const callId = newCallId();
+      const after = await eventually(async () => {
+        const res = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '210' });
+        return res.status === 202 ? res : undefined;
+      }, 15_000, 'a 202 after Redis came back');
+      expect(after.body.duplicate).toBe(false);
+      const stored = await t.app.get(CallStateService).get(callId, '210');
+      expect(stored?.callId).toBe(callId);
+    });
+  });
+
+  describe('graceful shutdown', () => {
+    it('every event answered 202 before and during shutdown is in Redis with its job; later requests are refused, not accepted', async () => {
+      const t = await startTestApp({ ROLE: 'api' });
+      const accepted: { id: string; callId: string }[] = [];
+      const statuses: (number | string)[] = [];
+      const send = async () => {
+        const callId = newCallId();
+        try {
+          const res = await sendEvent(t.url, 'hangup', { CallID: callId, CalledExtension: '210', CallStatus: 'ANSWER' });
+          statuses.push(res.status);
+          if (res.status === 202) accepted.push({ id: res.body.id, callId });
+        } catch {
+          statuses.push('connection refused');
+        }
+      };
+      // Ten accepted for sure before shutdown, then a burst racing it.
+      for (let i = 0; i < 10; i++) await send();
+      const burst = Array.from({ length: 40 }, (_, i) => new Promise((r) => setTimeout(r, i * 2)).then(send));
+      // Inspect through our own connection: the app's closes with it.
+      const queue = t.app.get(EventQueueService);
+      const calls = t.app.get(CallStateService);
+      const keys = (callId: string) => calls.key(callId, '210');
+      const prefix = t.prefix;
+      const redis = t.redis;
+      const closing = t.app.close();
+      await Promise.all(burst);
+      await closing;
+      expect(accepted.length).toBeGreaterThanOrEqual(10);
+      expect(statuses.every((s) => s === 202 || s === 503 || s === 'connection refused')).toBe(true);
+      for (const { id, callId } of accepted) {
+        expect(await redis.exists(keys(callId))).toBe(1);
+        expect(await redis.exists(`${prefix}:${queue.screenPop.name}:${id}`)).toBe(1);
+      }
+      const keysLeft = await redis.keys(`${prefix}:*`);
+      if (keysLeft.length) await redis.del(...keysLeft);
+      redis.disconnect();
+    });
+  });
+});
