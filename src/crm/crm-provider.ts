@@ -1,0 +1,117 @@
+import { CallRecord } from '../calls/call-record';
+
+/**
+ * The only seam through which the connector talks to a CRM. Every CRM (Salesforce, HubSpot, the
+ * file provider, the next one) implements these methods; nothing outside `src/crm/<type>/`
+ * knows a vendor's object or field names.
+ */
+export interface CrmProvider {
+  /** Provider type from config (`salesforce`, `hubspot`, `file`). */
+  readonly type: string;
+  /** Connection name from config (`sf-eu`); several connections of one type may exist. */
+  readonly connection: string;
+
+  /**
+   * Records whose phone fields hold this number, best first (Salesforce: Contact, Lead, Account;
+   * then most recently active). Must honour `signal`: a screen pop cannot wait for SDK back-off.
+   */
+  findContactsByPhone(query: PhoneQuery, opts?: { signal?: AbortSignal }): Promise<CrmMatch[]>;
+
+  /**
+   * Creates the call activity (Salesforce Task, HubSpot Call) once per `input.key`, even when
+   * called again after a time-out or crash where the CRM did create it: implementations look for
+   * an activity carrying the key before creating one, and return it (`created: false`).
+   */
+  logCall(input: CallLogInput): Promise<LoggedActivity>;
+
+  /** Can we authenticate and reach the API? Used by readiness and the admin API. */
+  health(): Promise<CrmHealth>;
+
+  /** Link to create a new record for an unknown caller, when the CRM has such a page. */
+  newContactUrl?(number: string): string | undefined;
+
+  /** Resolves a CRM user id from an e-mail address (mapping `owner: {email}`), once per process. */
+  findUserIdByEmail?(email: string): Promise<string | undefined>;
+
+  close?(): Promise<void>;
+}
+
+/** A phone number prepared for searching: the forms a CRM may have stored it in. */
+export interface PhoneQuery {
+  /** As VoipNow sent it. */
+  raw: string;
+  /** +15551234567, when the number could be parsed. */
+  e164?: string;
+  /** National significant number: 5551234567. */
+  national?: string;
+  /** Digits only of what was sent, the fallback when the number cannot be parsed. */
+  digits: string;
+  /** Distinct search terms, most specific first (E.164, national digits, raw digits). */
+  forms: string[];
+}
+
+export interface CrmMatch {
+  connection: string;
+  /** Vendor object type as the CRM names it: Contact, Lead, Account, contact, company. */
+  recordType: string;
+  id: string;
+  displayName: string;
+  company?: string;
+  title?: string;
+  email?: string;
+  /** The phone value as stored in the CRM. */
+  phone?: string;
+  ownerId?: string;
+  ownerName?: string;
+  /** Web page of the record in the CRM (Lightning URL, HubSpot record page, file provider view). */
+  url?: string;
+  lastActivityAt?: string;
+}
+
+export interface CallLogInput {
+  /** Idempotency key: one activity per (connection, CallID, extension). No ':' (it goes in job ids). */
+  key: string;
+  record: CallRecord;
+  /** Best match, or undefined to log without a contact. */
+  match?: CrmMatch;
+  /** CRM user who owns the activity (mapping), when known. */
+  ownerId?: string;
+  subject: string;
+  description: string;
+}
+
+export interface LoggedActivity {
+  id: string;
+  url?: string;
+  /** false when an activity with this key already existed (a retry after a lost response). */
+  created: boolean;
+}
+
+export interface CrmHealth {
+  ok: boolean;
+  detail?: string;
+  /** Set while the connection is paused after an exhausted daily quota. */
+  pausedUntil?: number;
+}
+
+/**
+ * Failures, classified at the provider's edge so the rest of the connector decides retries
+ * without knowing vendor codes:
+ * - retryable: 5xx, network errors, lock contention, time-outs: retry with back-off;
+ * - rate-limited: 429 and the like: retry after `retryAfterMs`;
+ * - quota-exhausted: daily budget used up: pause the connection until `retryAfterMs`, keep jobs;
+ * - auth: credentials refused even after a refresh: retry later, report in readiness;
+ * - permanent: the request can never succeed (validation error, unknown owner): fail the job.
+ */
+export type CrmErrorKind = 'retryable' | 'rate-limited' | 'quota-exhausted' | 'auth' | 'permanent';
+
+export class CrmError extends Error {
+  constructor(
+    readonly kind: CrmErrorKind,
+    message: string,
+    readonly opts: { retryAfterMs?: number; status?: number; code?: string; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'CrmError';
+  }
+}

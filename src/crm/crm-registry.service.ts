@@ -1,0 +1,72 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { dirname } from 'node:path';
+import { Logger } from 'pino';
+import { ConnectorConfig } from '../config/config.schema';
+import { ConfigStore } from '../config/config.store';
+import { APP_ENV, LOGGER } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
+import { redisOptions } from '../queue/redis';
+import { CrmProvider } from './crm-provider';
+import { CRM_PROVIDERS } from './providers';
+
+/** The one place that turns configured connections into providers and hands them out by name. */
+@Injectable()
+export class CrmRegistry implements OnApplicationShutdown {
+  private readonly providers = new Map<string, CrmProvider>();
+  readonly redis: Redis;
+
+  constructor(
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    store: ConfigStore,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    this.redis = new Redis({ ...redisOptions(env.redisUrl), connectionName: 'vncc-crm' });
+    this.redis.on('error', () => undefined);
+    this.load(store.current);
+    // A connection that cannot be built (bad settings, missing secret) refuses the whole reload.
+    store.onChange((next) => this.load(next));
+  }
+
+  /** (Re)creates providers for the connections in `config`; used at start and on reload. */
+  load(config: ConnectorConfig) {
+    const next = new Map<string, CrmProvider>();
+    for (const [name, settings] of Object.entries(config.connections)) {
+      const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
+      if (!definition) throw new Error(`Connection "${name}" has type "${settings.type}", which no provider handles. Known: ${CRM_PROVIDERS.map((p) => p.type).join(', ')}.`);
+      next.set(
+        name,
+        definition.create(name, settings as never, {
+          secret: (envName) => {
+            const value = this.env.secret(envName);
+            if (!value) throw new Error(`Connection "${name}" needs ${envName} (or ${envName}_FILE) in the environment.`);
+            return value;
+          },
+          redis: this.redis,
+          keyPrefix: `${this.env.redisPrefix}:crm:${name}`,
+          logger: this.log.child({ connection: name, crm: settings.type }),
+          configDir: dirname(this.env.configFile),
+        }),
+      );
+    }
+    const previous = [...this.providers.values()];
+    this.providers.clear();
+    for (const [name, provider] of next) this.providers.set(name, provider);
+    for (const p of previous) void p.close?.();
+  }
+
+  get(connection: string): CrmProvider {
+    const provider = this.providers.get(connection);
+    if (!provider) throw new Error(`Unknown CRM connection "${connection}". Known: ${[...this.providers.keys()].join(', ') || 'none'}.`);
+    return provider;
+  }
+
+  names(): string[] {
+    return [...this.providers.keys()];
+  }
+
+  async onApplicationShutdown() {
+    await Promise.allSettled([...this.providers.values()].map((p) => p.close?.()));
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

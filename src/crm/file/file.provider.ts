@@ -1,0 +1,141 @@
+import { parse } from 'csv-parse/sync';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { phoneQuery } from '../phone';
+
+interface ContactRow {
+  id: string;
+  name: string;
+  company?: string;
+  phone?: string;
+  mobile?: string;
+  email?: string;
+  owner?: string;
+}
+
+/**
+ * The reference CrmProvider: contacts from a CSV (re-read when it changes), call logs appended
+ * to a JSON-lines file. One process writes the log file; for several instances use a real CRM.
+ */
+export class FileProvider implements CrmProvider {
+  readonly type = 'file';
+  private contacts?: { mtimeMs: number; rows: (ContactRow & { numbers: string[] })[] };
+  private loggedKeys?: Map<string, string>;
+  private writing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly connection: string,
+    private readonly files: { contactsCsv: string; callLogFile: string; country: string },
+  ) {}
+
+  async findContactsByPhone(query: PhoneQuery): Promise<CrmMatch[]> {
+    const rows = await this.loadContacts();
+    const wanted = new Set([query.e164, query.national, query.digits].filter(Boolean));
+    return rows
+      .filter((row) => row.numbers.some((n) => wanted.has(n)))
+      .map((row) => ({
+        connection: this.connection,
+        recordType: 'contact',
+        id: row.id,
+        displayName: row.name,
+        company: row.company || undefined,
+        email: row.email || undefined,
+        phone: row.phone || row.mobile || undefined,
+        ownerId: row.owner || undefined,
+        url: `/file-crm/${encodeURIComponent(this.connection)}/contacts/${encodeURIComponent(row.id)}`,
+      }));
+  }
+
+  async logCall(input: CallLogInput): Promise<LoggedActivity> {
+    // Serialised so two jobs for one key cannot both miss the other's line.
+    const result = this.writing.then(() => this.append(input));
+    this.writing = result.catch(() => undefined);
+    return result;
+  }
+
+  async health(): Promise<CrmHealth> {
+    try {
+      const rows = await this.loadContacts();
+      return { ok: true, detail: `${rows.length} contacts in ${this.files.contactsCsv}` };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+
+  async findUserIdByEmail(email: string): Promise<string | undefined> {
+    return email;
+  }
+
+  private async append(input: CallLogInput): Promise<LoggedActivity> {
+    const logged = await this.loadLoggedKeys();
+    const existing = logged.get(input.key);
+    if (existing) return { id: existing, created: false };
+    const id = `call-${logged.size + 1}-${input.key}`;
+    const line = {
+      id,
+      key: input.key,
+      loggedAt: new Date().toISOString(),
+      subject: input.subject,
+      description: input.description,
+      contactId: input.match?.id,
+      ownerId: input.ownerId,
+      direction: input.record.direction,
+      outcome: input.record.outcome,
+      talkSeconds: input.record.talkSeconds,
+      ringSeconds: input.record.ringSeconds,
+      callId: input.record.callId,
+      extension: input.record.extension,
+      remoteNumber: input.record.remoteNumber,
+      startedAt: new Date(input.record.startedAt).toISOString(),
+    };
+    try {
+      await mkdir(dirname(this.files.callLogFile), { recursive: true });
+      await appendFile(this.files.callLogFile, `${JSON.stringify(line)}\n`);
+    } catch (err) {
+      throw new CrmError('retryable', `Cannot append to ${this.files.callLogFile}: ${(err as Error).message}`, { cause: err });
+    }
+    logged.set(input.key, id);
+    return { id, created: true };
+  }
+
+  private async loadLoggedKeys(): Promise<Map<string, string>> {
+    if (this.loggedKeys) return this.loggedKeys;
+    const keys = new Map<string, string>();
+    const text = await readFile(this.files.callLogFile, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const entry = JSON.parse(line) as { id: string; key: string };
+        keys.set(entry.key, entry.id);
+      } catch {
+        // a torn last line from a crash: the next append starts a fresh line
+      }
+    }
+    this.loggedKeys = keys;
+    return keys;
+  }
+
+  private async loadContacts() {
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(this.files.contactsCsv)).mtimeMs;
+    } catch (err) {
+      throw new CrmError('permanent', `Contacts file ${this.files.contactsCsv} cannot be read: ${(err as Error).message}`);
+    }
+    if (this.contacts?.mtimeMs === mtimeMs) return this.contacts.rows;
+    const rows = parse(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as ContactRow[];
+    this.contacts = {
+      mtimeMs,
+      rows: rows.map((row) => ({
+        ...row,
+        // Each stored number in every form a query may carry, so matching is a set lookup.
+        numbers: [row.phone, row.mobile].flatMap((n) => {
+          const q = phoneQuery(n, this.files.country);
+          return q ? [q.e164, q.national, q.digits].filter((f): f is string => !!f) : [];
+        }),
+      })),
+    };
+    return this.contacts.rows;
+  }
+}

@@ -1,0 +1,35 @@
+import Redis from 'ioredis';
+import { Logger } from 'pino';
+import { z } from 'zod';
+import { CrmProvider } from './crm-provider';
+
+/** What a provider gets from the connector besides its own settings. */
+export interface ProviderDeps {
+  /** Reads a secret named in settings (`clientSecretEnv: SF_CLIENT_SECRET`): env var NAME, or the file in NAME_FILE. */
+  secret(envName: string): string;
+  /** Shared Redis (not fail-fast): for state that must survive restarts and be shared by instances. */
+  redis: Redis;
+  /** Prefix for this connection's own keys, e.g. `vncc:crm:sf-eu`; add `:<what>` after it. */
+  keyPrefix: string;
+  logger: Logger;
+  /** Directory of the config file: relative paths in settings are relative to it. */
+  configDir: string;
+}
+
+/**
+ * One registration per CRM type (see providers.ts). `settings` is the zod schema of the
+ * connection's YAML block, with `type: z.literal(<type>)`, so each provider receives exactly its
+ * own settings, type-checked; `secrets` lists the env-var names its settings refer to, so config
+ * validation can report a missing one before start.
+ */
+export interface CrmProviderDefinition<S extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> {
+  type: string;
+  settings: S;
+  secrets(settings: z.infer<S>): string[];
+  create(connection: string, settings: z.infer<S>, deps: ProviderDeps): CrmProvider;
+}
+
+/** Identity helper that keeps the settings type of a definition. */
+export function defineProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(def: CrmProviderDefinition<S>): CrmProviderDefinition<S> {
+  return def;
+}
