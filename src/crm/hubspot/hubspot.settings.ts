@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+export const hubspotSettings = z
+  .object({
+    type: z.literal('hubspot'),
+    basePath: z.url().default('https://api.hubapi.com'),
+    auth: z.discriminatedUnion('flow', [
+      /** Private app access token (Settings → Integrations → Private apps). */
+      z.object({ flow: z.literal('private-app'), tokenEnv: z.string().min(1) }).strict(),
+      z.object({ flow: z.literal('oauth'), clientId: z.string().min(1), clientSecretEnv: z.string().min(1), refreshTokenEnv: z.string().min(1) }).strict(),
+    ]),
+    /** Taken from GET /account-info/v3/details when not given (EU portals: app-eu1.hubspot.com). */
+    portalId: z.number().int().optional(),
+    uiDomain: z.string().optional(),
+    /** A screen pop cannot wait longer than this for a search. */
+    lookupTimeoutMs: z.number().int().min(100).max(30_000).default(1500),
+    /** Custom Call property holding the connector's idempotency key; created on first use if missing. */
+    callKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_call_key'),
+  })
+  .strict();
+
+export type HubSpotSettings = z.infer<typeof hubspotSettings>;
