@@ -1,18 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { ConnectorConfig, connectorConfigSchema } from './config.schema';
+import { checkNumberKeys, lineOf } from './yaml-keys';
+
+/** One thing wrong in a file: the key path, what is wrong, and the line when the file has that key. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line?: number;
+}
 
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
-    readonly problems: { path: string; message: string }[],
+    readonly problems: ConfigProblem[],
   ) {
     super(
       `Invalid configuration in ${file}:\n` +
-        problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n') +
+        problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`).join('\n') +
         `\nFix the file and start again (or run: npm run config:check -- ${file}).`,
     );
   }
@@ -23,33 +31,42 @@ export type SecretLookup = (name: string) => string | undefined;
 
 /** Validates YAML text; `file` is only used in messages. */
 export function parseConfig(text: string, file: string, secret?: SecretLookup): ConnectorConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: e.message.split('\n')[0],
+        message: e.code === 'DUPLICATE_KEY' ? 'this key is written twice in the same map (for an extension: keep one rule)' : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
       })),
     );
   }
+  const keyProblems = checkNumberKeys(doc, lines, text);
   const raw = doc.toJS() ?? {};
   const parsed = connectorConfigSchema.safeParse(raw);
-  if (!parsed.success) {
+  const at = withLines(doc, lines);
+  if (!parsed.success || keyProblems.length > 0) {
     // Report the cross-references too (best effort on the raw document), so one run lists every problem.
-    let references: { path: string; message: string }[] = [];
+    let references: ConfigProblem[] = [];
     try {
-      references = checkReferences(normaliseRaw(raw), secret);
+      references = checkReferences(normaliseRaw(parsed.success ? parsed.data : raw), secret);
     } catch {
       // the raw document is too malformed to follow references
     }
-    const problems = describeIssues(parsed.error);
-    throw new ConfigError(file, [...problems, ...references.filter((r) => !problems.some((p) => p.path === r.path))]);
+    const problems = [...keyProblems, ...(parsed.success ? [] : describeIssues(parsed.error))];
+    throw new ConfigError(file, at([...problems, ...references.filter((r) => !problems.some((p) => p.path === r.path))]));
   }
   const config = parsed.data as ConnectorConfig;
   const problems = checkReferences(config, secret);
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  if (problems.length > 0) throw new ConfigError(file, at(problems));
   return config;
+}
+
+/** Adds the line of each problem's key (when the file has it): long files need more than a path. */
+function withLines(doc: Document, lines: LineCounter) {
+  return (problems: (ConfigProblem & { segments?: PropertyKey[] })[]): ConfigProblem[] =>
+    problems.map(({ segments, ...p }) => ({ ...p, line: p.line ?? lineOf(doc, lines, segments ?? p.path.split('.')) }));
 }
 
 function normaliseRaw(raw: unknown): ConnectorConfig {
@@ -59,18 +76,18 @@ function normaliseRaw(raw: unknown): ConnectorConfig {
 }
 
 /** What the schema alone cannot see: mappings naming connections that do not exist, secrets not set. */
-function checkReferences(config: ConnectorConfig, secret?: SecretLookup): { path: string; message: string }[] {
-  const problems: { path: string; message: string }[] = [];
+function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (ConfigProblem & { segments: PropertyKey[] })[] {
+  const problems: (ConfigProblem & { segments: PropertyKey[] })[] = [];
   const names = Object.keys(config.connections);
   const known = names.length ? `known connections: ${names.join(', ')}` : 'no connections are defined under "connections"';
-  const rules: [string, { connection?: string } | undefined][] = [
-    ['mappings.defaults', config.mappings.defaults],
-    ...Object.entries(config.mappings.organisations).map(([k, r]) => [`mappings.organisations.${k}`, r] as [string, typeof r]),
-    ...Object.entries(config.mappings.extensions).map(([k, r]) => [`mappings.extensions.${k}`, r] as [string, typeof r]),
+  const rules: [string[], { connection?: string } | undefined][] = [
+    [['mappings', 'defaults'], config.mappings.defaults],
+    ...Object.entries(config.mappings.organisations).map(([k, r]) => [['mappings', 'organisations', k], r] as [string[], typeof r]),
+    ...Object.entries(config.mappings.extensions).map(([k, r]) => [['mappings', 'extensions', k], r] as [string[], typeof r]),
   ];
-  for (const [path, rule] of rules) {
+  for (const [segments, rule] of rules) {
     if (rule?.connection && !config.connections[rule.connection]) {
-      problems.push({ path: `${path}.connection`, message: `unknown connection "${rule.connection}" (${known})` });
+      problems.push({ path: [...segments, 'connection'].join('.'), segments: [...segments, 'connection'], message: `unknown connection "${rule.connection}" (${known})` });
     }
   }
   if (secret) {
@@ -78,7 +95,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): { path
       const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
       for (const envName of definition?.secrets(settings as never) ?? []) {
         if (!secret(envName)) {
-          problems.push({ path: `connections.${name}`, message: `environment variable ${envName} (or ${envName}_FILE) is not set` });
+          problems.push({ path: `connections.${name}`, segments: ['connections', name], message: `environment variable ${envName} (or ${envName}_FILE) is not set` });
         }
       }
     }
@@ -97,17 +114,19 @@ export function loadConfigFile(path: string, secret?: SecretLookup): ConnectorCo
   return parseConfig(text, shown, secret);
 }
 
-function describeIssues(error: z.ZodError): { path: string; message: string }[] {
+function describeIssues(error: z.ZodError): (ConfigProblem & { segments: PropertyKey[] })[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
+    const segments = issue.path;
     if (issue.code === 'unrecognized_keys') {
-      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
+      // The line of the first unknown key, not of the object that holds it.
+      return { path, segments: [...segments, issue.keys[0]], message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
     }
     if (issue.code === 'invalid_key') {
       // zod keeps why a record key is wrong one level down; the user needs that, not "Invalid key".
       const inner = issue.issues[0]?.message;
-      return { path, message: inner ? `key ${inner}` : issue.message };
+      return { path, segments, message: inner ? `key ${inner}` : issue.message };
     }
-    return { path, message: issue.message };
+    return { path, segments, message: issue.message };
   });
 }

@@ -32,10 +32,9 @@ export const DEFAULT_ACTIONS: Actions = {
   unknownCaller: 'log-without-contact',
 };
 
-export const ownerSchema = z.union([
-  z.object({ id: z.string().min(1) }).strict(),
-  z.object({ email: z.email() }).strict(),
-]);
+export const ownerSchema = z.union([z.object({ id: z.string().min(1) }).strict(), z.object({ email: z.email() }).strict()], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'owner must be {id: <CRM user id>} or {email: <CRM user e-mail>}' : undefined),
+});
 
 export const ruleSchema = z
   .object({
