@@ -1,21 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Job } from 'bullmq';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
+import { EventQueueService } from '../queue/event-queue.service';
 import { CrmRegistry } from './crm-registry.service';
 
 /**
  * A connection whose daily quota is exhausted is paused until the quota resets: its call-log
  * jobs wait (they are not failed) and readiness reports it. Kept in Redis so every worker sees it.
+ * The jobs a pause holds are remembered, so a resume (ops, admin API) releases them at once
+ * instead of leaving them delayed until the pause would have ended.
  */
 @Injectable()
 export class ConnectionPauseService {
   constructor(
     private readonly crm: CrmRegistry,
     @Inject(APP_ENV) private readonly env: AppEnv,
+    private readonly queues: EventQueueService,
   ) {}
 
   private key(connection: string) {
     return `${this.env.redisPrefix}:paused:${connection}`;
+  }
+
+  private heldKey(connection: string) {
+    return `${this.env.redisPrefix}:paused-jobs:${connection}`;
   }
 
   async pause(connection: string, until: number, reason: string): Promise<void> {
@@ -23,13 +32,29 @@ export class ConnectionPauseService {
     await this.crm.redis.set(this.key(connection), JSON.stringify({ until, reason }), 'PX', ms);
   }
 
+  /** Records that a call-log job waits for this connection's pause to end. */
+  async hold(connection: string, jobId: string, until: number): Promise<void> {
+    const key = this.heldKey(connection);
+    // Outlives the pause by an hour: held jobs wake on their own when it ends, the set is only for resume.
+    await this.crm.redis.multi().sadd(key, jobId).pexpireat(key, Math.max(until, Date.now()) + 3600_000).exec();
+  }
+
   async resume(connection: string): Promise<void> {
     await this.crm.redis.del(this.key(connection));
+    const held = await this.crm.redis.smembers(this.heldKey(connection));
+    await Promise.all(held.map((id) => this.release(id)));
+    if (held.length) await this.crm.redis.srem(this.heldKey(connection), ...held);
   }
 
   /** Epoch ms until which the connection is paused, or undefined. */
   async pausedUntil(connection: string): Promise<{ until: number; reason: string } | undefined> {
     const value = await this.crm.redis.get(this.key(connection));
     return value ? (JSON.parse(value) as { until: number; reason: string }) : undefined;
+  }
+
+  private async release(jobId: string): Promise<void> {
+    const job = await Job.fromId(this.queues.callLog, jobId);
+    // A job that is no longer delayed (done, or running now) has nothing to release.
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
 }
