@@ -1,0 +1,328 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, Server, Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { escapeIdPart } from '../../src/ingest/call-event';
+import { QueueName } from '../../src/queue/queues';
+import { redisOptions } from '../../src/queue/redis';
+import { FakeHubSpot } from '../fakes/fake-hubspot';
+import { freePort } from '../support/redis-server';
+import { eventually, newCallId, sendEvent, TEST_ADMIN_TOKEN, TEST_TOKEN } from '../support/test-app';
+
+/**
+ * What the chaos scenarios share: a stream of calls, the CRMs' view of what was logged, the
+ * per-scenario report, connector processes forked from dist/, and a switch that takes the CRM's
+ * address off the network and back.
+ */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const EXTENSION = '0003*210';
+export const CALLER = '0015551234567';
+export const HS_TOKEN = 'pat-test-token';
+
+/** The connector's config for the file CRM: each call is one JSON line in `calls.jsonl`. */
+export function fileCrmConfig(dir: string, workers = 'callLogAttempts: 30, lockDurationMs: 1500'): string {
+  writeFileSync(join(dir, 'contacts.csv'), 'id,name,company,phone\nc-001,Jane Roe,Acme Corp,(555) 123-4567\n');
+  writeFileSync(
+    join(dir, 'connector.yaml'),
+    `calls: { hangupSettleMs: 0 }
+workers: { ${workers} }
+connections:
+  crm: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl }
+mappings:
+  defaults: { connection: crm, country: US }
+`,
+  );
+  return join(dir, 'connector.yaml');
+}
+
+/**
+ * The connector's config for a HubSpot connection at `basePath`. The connector's own budget is set
+ * far above the fake's limits: these scenarios are about what the CRM does, not about our scheduler.
+ */
+export function hubspotConfig(dir: string, basePath: string, opts: { workers?: string; rateLimit?: string } = {}): string {
+  writeFileSync(
+    join(dir, 'connector.yaml'),
+    `calls: { hangupSettleMs: 0 }
+workers: { ${opts.workers ?? 'lockDurationMs: 1500'} }
+connections:
+  hs:
+    type: hubspot
+    basePath: "${basePath}"
+    auth: { flow: private-app, tokenEnv: HS_TOKEN }
+    portalId: 4242
+    uiDomain: app.hubspot.com
+    rateLimit: ${opts.rateLimit ?? '{ requests: 100000, perSeconds: 10 }'}
+mappings:
+  defaults: { connection: hs, country: US }
+`,
+  );
+  return join(dir, 'connector.yaml');
+}
+
+/** The CRM's count of call records per call, keyed by CallID. */
+export type LoggedCounts = Map<string, number>;
+
+export async function loggedInFile(dir: string): Promise<LoggedCounts> {
+  const lines = (await readFile(join(dir, 'calls.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const counts: LoggedCounts = new Map();
+  for (const l of lines) {
+    const id = (JSON.parse(l) as { callId: string }).callId;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** HubSpot Call objects carry the connector's idempotency key, `vn-<CallID>-<extension>`. */
+export function loggedInHubSpot(hs: FakeHubSpot, callIds: Iterable<string>): LoggedCounts {
+  const byKey = new Map<string, number>();
+  for (const c of hs.calls()) {
+    const key = String(c.properties.voipnow_call_key ?? '');
+    byKey.set(key, (byKey.get(key) ?? 0) + 1);
+  }
+  const counts: LoggedCounts = new Map();
+  const suffix = `-${escapeIdPart(EXTENSION)}`;
+  const known = new Map([...callIds].map((id) => [`vn-${escapeIdPart(id)}${suffix}`, id]));
+  for (const [key, n] of byKey) counts.set(known.get(key) ?? key, n);
+  return counts;
+}
+
+export interface StreamStats {
+  sent: number;
+  accepted: number;
+  refused503: number;
+}
+
+/**
+ * Plays calls (Dial-In, then Hangup) from `senders` loops until `stop()`, sender i talking to
+ * `urls[i % urls.length]` (round robin over API processes). A call counts as accepted when its
+ * Hangup got 202; a 503 or a refused connection counts as refused; anything else fails the test.
+ */
+export function callStream(urls: string[], senders: number, pauseMs = 10) {
+  let running = true;
+  const accepted = new Set<string>();
+  const stats: StreamStats = { sent: 0, accepted: 0, refused503: 0 };
+  const loop = async (i: number) => {
+    const url = urls[i % urls.length];
+    while (running) {
+      const id = newCallId();
+      const params = { CallID: id, CallerIDNum: CALLER, CalledExtension: EXTENSION, CallFlow: 'IN' };
+      for (const [type, extra] of [['dial-in', {}], ['hangup', { CallStatus: 'ANSWER' }]] as const) {
+        stats.sent += 1;
+        let status: number;
+        try {
+          const res = await sendEvent(url, type, { ...params, ...extra });
+          status = res.status;
+          if (status !== 202 && status !== 503) throw new Error(`unexpected ${res.status}: ${JSON.stringify(res.body)}`);
+        } catch (err) {
+          if ((err as Error).message.startsWith('unexpected')) throw err;
+          status = 503; // connection refused or reset: not accepted either
+        }
+        if (status === 202) {
+          stats.accepted += 1;
+          if (type === 'hangup') accepted.add(id);
+        } else stats.refused503 += 1;
+      }
+      await sleep(pauseMs);
+    }
+  };
+  const loops = Array.from({ length: senders }, (_, i) => loop(i));
+  return {
+    accepted,
+    stats,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+export type CallStream = ReturnType<typeof callStream>;
+
+export interface Report {
+  scenario: string;
+  eventsSent: number;
+  eventsAccepted: number;
+  refused503: number;
+  callsAccepted: number;
+  crmRecords: number;
+  duplicates: number;
+  lost: number;
+  [extra: string]: string | number;
+}
+
+/**
+ * Waits until every accepted call is in the CRM (or `ms` passes), then counts: records, calls
+ * with more than one record, accepted calls with none. Prints the `chaos report:` line.
+ */
+export async function report(
+  scenario: string,
+  stream: CallStream,
+  logged: () => Promise<LoggedCounts> | LoggedCounts,
+  opts: { ms?: number; extra?: () => Promise<Record<string, number | string>> } = {},
+): Promise<Report> {
+  await eventually(
+    async () => {
+      const counts = await logged();
+      return [...stream.accepted].every((id) => counts.has(id)) ? true : undefined;
+    },
+    opts.ms ?? 45_000,
+    `every accepted call of "${scenario}" to be logged`,
+  ).catch(() => undefined); // the report below says how many are missing
+  await sleep(500); // anything still retrying would show up as a duplicate now
+  const counts = await logged();
+  const result: Report = {
+    scenario,
+    eventsSent: stream.stats.sent,
+    eventsAccepted: stream.stats.accepted,
+    refused503: stream.stats.refused503,
+    callsAccepted: stream.accepted.size,
+    crmRecords: [...counts.values()].reduce((a, b) => a + b, 0),
+    duplicates: [...counts.values()].filter((n) => n > 1).length,
+    lost: [...stream.accepted].filter((id) => !counts.has(id)).length,
+    ...(opts.extra ? await opts.extra() : {}),
+  };
+  process.stderr.write(`chaos report: ${JSON.stringify(result)}\n`);
+  return result;
+}
+
+/** Call-log job counts by state, and the attempts the completed ones took. */
+export async function callLogJobs(redisUrl: string, prefix: string) {
+  const queue = new Queue(QueueName.CallLog, { connection: redisOptions(redisUrl), prefix });
+  try {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    const completed = await queue.getCompleted(0, -1);
+    const failed = await queue.getFailed(0, -1);
+    return {
+      counts,
+      failedReasons: failed.map((j) => j.failedReason),
+      /** Attempts that failed before the job succeeded (retryable errors; delays for 429s spend none). */
+      failedAttempts: completed.reduce((n, j) => n + Math.max(0, j.attemptsMade - 1), 0),
+      maxAttempts: completed.reduce((n, j) => Math.max(n, j.attemptsMade), 0),
+    };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** A connector process from the built `dist/main.js` (ROLE=api or worker), as it runs in production. */
+export class ConnectorProcess {
+  private output: string[] = [];
+  readonly proc: ChildProcess;
+
+  private constructor(
+    readonly role: 'api' | 'worker',
+    readonly port: number,
+    env: Record<string, string>,
+  ) {
+    this.proc = fork(resolve(__dirname, '../../dist/main.js'), [], {
+      env: { ...process.env, ROLE: role, PORT: String(port), HOST: '127.0.0.1', INGEST_TOKEN: TEST_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'warn', HS_TOKEN, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    // Kept (bounded) so a failing test can say what the process said.
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 50) this.output.shift();
+    };
+    this.proc.stdout!.on('data', keep);
+    this.proc.stderr!.on('data', keep);
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get lastOutput() {
+    return this.output.join('');
+  }
+
+  /** Forks the process; an API process is returned once it answers HTTP. */
+  static async start(role: 'api' | 'worker', env: Record<string, string>): Promise<ConnectorProcess> {
+    const p = new ConnectorProcess(role, role === 'api' ? await freePort() : 0, env);
+    if (role === 'api') {
+      await eventually(
+        async () => {
+          if (p.proc.exitCode !== null) throw new Error(`api process exited: ${p.lastOutput}`);
+          return (await fetch(`${p.url}/health/live`)).ok ? true : undefined;
+        },
+        20_000,
+        'the api process to answer',
+      );
+    }
+    return p;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.kill(signal);
+    return exited;
+  }
+}
+
+/**
+ * Stands between the connector and a fake CRM: `down()` closes the listener and cuts every open
+ * connection (the CRM's address refuses connections), `up()` listens again on the same port.
+ */
+export class CrmSwitch {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  /** Connections cut or refused while down are not counted here; those that got through are. */
+  connections = 0;
+
+  constructor(private readonly target: string) {}
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async up(): Promise<this> {
+    const { hostname, port } = new URL(this.target);
+    const server = createServer((client) => {
+      this.connections += 1;
+      const upstream = connect(Number(port), hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => r());
+    });
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+    return this;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise((r) => server.close(r));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}
+
+/** Calls the admin API of a connector. */
+export async function admin(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
