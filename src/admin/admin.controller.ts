@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { BadGatewayException, BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { z } from 'zod';
 import { CallStateService } from '../calls/call-state.service';
@@ -7,6 +7,7 @@ import { ConfigStore } from '../config/config.store';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { ConnectionPauseService } from '../crm/connection-pause.service';
+import { CrmError } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { LookupService } from '../crm/lookup.service';
 import { phoneQuery } from '../crm/phone';
@@ -81,8 +82,14 @@ export class AdminController {
     if (!query) return { query: null, matches: [], note: 'not an external phone number (an extension, anonymous or empty): never looked up' };
     if (fresh) await this.lookups.invalidate(connection, query);
     const started = Date.now();
-    const result = await this.lookups.lookup(connection, query);
-    return { query, cached: result.cached, ms: Date.now() - started, matches: result.matches };
+    try {
+      const result = await this.lookups.lookup(connection, query);
+      return { query, cached: result.cached, ms: Date.now() - started, matches: result.matches };
+    } catch (err) {
+      // The CRM's refusal is the answer ops asked for (bad token, quota): say what it was, not "500".
+      if (!(err instanceof CrmError)) throw err;
+      throw new BadGatewayException({ statusCode: 502, error: 'Bad Gateway', message: `${connection} refused the lookup (${err.kind}): ${err.message}`, kind: err.kind, query });
+    }
   }
 
   @Delete('lookup-cache')
