@@ -8,6 +8,7 @@ import { AdminModule } from './admin/admin.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { WorkersModule } from './queue/workers.module';
+import { ScreenPopModule } from './screen-pop/screen-pop.module';
 
 /** ROLE decides what this process runs: the HTTP side, the workers, or both (the default). */
 @Module({})
@@ -21,7 +22,7 @@ export class AppModule {
         ConfigModule.forRoot(env, config, logger),
         MetricsModule,
         HealthModule,
-        ...(http ? [IngestModule, AdminModule] : []),
+        ...(http ? [IngestModule, AdminModule, ScreenPopModule] : []),
         ...(workers ? [WorkersModule] : []),
       ],
     };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_ENV } from '../config/config.tokens';
@@ -23,31 +24,87 @@ export interface CallUpdate {
   };
   /** The CRM activity the call was logged as, once it exists. */
   activity?: { connection: string; id: string; url?: string };
+  /** Set by the publisher: the update's entry id in its extension's replay stream (the SSE id). */
+  streamId?: string;
 }
+
+/** How long updates stay replayable for a page that reconnects (`Last-Event-ID`). */
+export const REPLAY_WINDOW_MS = 60_000;
+/** A redelivered job republishing the same update within this time is dropped. */
+const DEDUPE_MS = 2 * REPLAY_WINDOW_MS;
+
+/**
+ * One round trip, atomic: drop a repeat of an update already published (a screen-pop job run
+ * twice after a worker died), append it to the extension's replay stream trimmed to the replay
+ * window, and publish it carrying its stream id. Atomic so the order on the channel is the order
+ * of the stream ids, which is what lets a page's stream tell replayed from live updates.
+ * The id is spliced into the JSON text (`{"streamId":"...",` + rest) rather than re-encoded,
+ * because Lua's cjson would turn empty arrays into objects.
+ */
+const PUBLISH_SCRIPT = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then return false end
+local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'u', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[1], '{"streamId":"' .. id .. '",' .. string.sub(ARGV[2], 2))
+return id`;
+
+type PublishCommand = Redis & {
+  vnccPublishUpdate(stream: string, dedupe: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number): Promise<string | null>;
+};
 
 /**
  * Fans call updates out through Redis pub/sub, one channel per extension, so whichever instance
- * holds an agent's page stream receives the update whichever worker produced it.
+ * holds an agent's page stream receives the update whichever worker produced it. Each update is
+ * also kept for a minute in a Redis Stream per extension, whose entry ids are the pages' SSE
+ * ids: a page that reconnects is replayed what it missed from there (see src/screen-pop).
  */
 @Injectable()
 export class CallUpdatePublisher implements OnApplicationShutdown {
-  private readonly redis: Redis;
+  private readonly redis: PublishCommand;
 
   constructor(@Inject(APP_ENV) private readonly env: AppEnv) {
-    this.redis = new Redis({ ...redisOptions(env.redisUrl), connectionName: 'vncc-publisher' });
+    this.redis = new Redis({ ...redisOptions(env.redisUrl), connectionName: 'vncc-publisher' }) as PublishCommand;
     this.redis.on('error', () => undefined);
+    this.redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   }
 
   channel(extension: string): string {
     return `${this.env.redisPrefix}:updates:${extension}`;
   }
 
-  async publish(update: CallUpdate): Promise<void> {
+  /** The extension's replay stream: entries `u` = the update's JSON, kept REPLAY_WINDOW_MS. */
+  stream(extension: string): string {
+    return `${this.env.redisPrefix}:updates-log:${extension}`;
+  }
+
+  /** Publishes the update; returns its stream id, or undefined when this very update was already published. */
+  async publish(update: CallUpdate): Promise<string | undefined> {
     const { record } = update;
-    await this.redis.publish(this.channel(record.extension), JSON.stringify(update));
+    const json = JSON.stringify(update);
+    const now = Date.now();
+    const id = await this.redis.vnccPublishUpdate(
+      this.stream(record.extension),
+      `${this.env.redisPrefix}:updates-once:${dedupeKey(update)}`,
+      this.channel(record.extension),
+      json,
+      `${now - REPLAY_WINDOW_MS}-0`,
+      2 * REPLAY_WINDOW_MS,
+      DEDUPE_MS,
+    );
+    return id ?? undefined;
   }
 
   async onApplicationShutdown() {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+/**
+ * Identity of an update for dropping repeats: the same call, extension, event and lookup
+ * outcome (a `pending` then a `done` are two updates), or the same logged activity.
+ */
+function dedupeKey(update: CallUpdate): string {
+  const { record } = update;
+  const what = update.activity ? `activity:${update.activity.id}` : `${update.event}:${update.lookup?.status ?? ''}`;
+  return createHash('sha1').update(JSON.stringify([record.callId, record.extension, what])).digest('base64url');
 }

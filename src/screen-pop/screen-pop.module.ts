@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AdminAuthGuard } from '../admin/admin-auth.guard';
+import { CallsModule } from '../calls/calls.module';
+import { MappingsModule } from '../mappings/mappings.module';
+import { AgentLinksController } from './agent-links.controller';
+import { AgentLinks } from './agent-links.service';
+import { ScreenPopController } from './screen-pop.controller';
+import { UpdateHub } from './update-hub.service';
+
+/** HTTP side: the agent page, its update stream (any instance serves any agent), and agent links. */
+@Module({
+  imports: [CallsModule, MappingsModule],
+  controllers: [ScreenPopController, AgentLinksController],
+  providers: [AgentLinks, UpdateHub, AdminAuthGuard],
+})
+export class ScreenPopModule {}

@@ -1,0 +1,164 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import { CallUpdate, CallUpdatePublisher, REPLAY_WINDOW_MS } from '../calls/call-update.publisher';
+import { APP_ENV, LOGGER } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
+import { formatNumber } from '../crm/phone';
+import { MappingService } from '../mappings/mapping.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { failFastOptions, redisOptions } from '../queue/redis';
+import { AgentStream, compareIds, StreamEntry } from './agent-stream';
+
+export const HEARTBEAT_MS = 15_000;
+/** Replay is for a page that was away briefly; a bound keeps one reconnect from reading a flood. */
+const MAX_REPLAY_PER_EXTENSION = 500;
+
+/**
+ * The process's one way in for call updates: a single Redis subscriber connection, subscribed to
+ * the channels of the extensions that open pages watch (reference-counted: subscribed when the
+ * first page for an extension opens, unsubscribed when the last closes), and the replay reads.
+ * Each message is parsed and shaped for the page once, then offered to every stream watching.
+ */
+@Injectable()
+export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly sub: Redis;
+  private readonly reader: Redis;
+  private readonly watchers = new Map<string, Set<AgentStream>>();
+  /** The SUBSCRIBE in flight or done per channel: a second page for an extension waits for it too. */
+  private readonly subscribed = new Map<string, Promise<unknown>>();
+  private readonly streams = new Set<AgentStream>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly channelPrefix: string;
+  private readonly gauge: Gauge;
+  private connectedBefore = false;
+
+  constructor(
+    @Inject(APP_ENV) env: AppEnv,
+    private readonly publisher: CallUpdatePublisher,
+    private readonly mappings: MappingService,
+    @Inject(LOGGER) private readonly log: Logger,
+    metrics: MetricsService,
+  ) {
+    this.channelPrefix = publisher.channel('');
+    // The subscriber re-subscribes itself after a reconnect, then has every page catch up from
+    // the replay streams what was published while it was away (pub/sub does not keep messages).
+    this.sub = new Redis({ ...redisOptions(env.redisUrl), autoResubscribe: false, connectionName: 'vncc-agent-updates' });
+    this.sub.on('error', () => undefined);
+    this.sub.on('ready', () => void this.resubscribe());
+    this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    this.reader = new Redis({ ...failFastOptions(env.redisUrl), connectionName: 'vncc-agent-replay' });
+    this.reader.on('error', () => undefined);
+    this.heartbeat = setInterval(() => this.streams.forEach((s) => s.heartbeat()), HEARTBEAT_MS).unref();
+    this.gauge = new Gauge({ name: 'vncc_agent_streams', help: 'Agent screen-pop pages connected to this instance', registers: [metrics.registry] });
+  }
+
+  get available(): boolean {
+    return this.sub.status === 'ready';
+  }
+
+  /** Starts delivering the stream's extensions' updates to it; resolves once they are subscribed. */
+  async add(stream: AgentStream): Promise<void> {
+    this.streams.add(stream);
+    this.gauge.set(this.streams.size);
+    const waits: Promise<unknown>[] = [];
+    for (const ext of stream.extensions) {
+      let set = this.watchers.get(ext);
+      if (!set) this.watchers.set(ext, (set = new Set()));
+      set.add(stream);
+      const channel = this.publisher.channel(ext);
+      let done = this.subscribed.get(channel);
+      if (!done) {
+        done = this.sub.subscribe(channel);
+        this.subscribed.set(channel, done);
+        done.catch(() => this.subscribed.delete(channel));
+      }
+      waits.push(done);
+    }
+    await Promise.all(waits);
+  }
+
+  remove(stream: AgentStream): void {
+    if (!this.streams.delete(stream)) return;
+    this.gauge.set(this.streams.size);
+    const gone: string[] = [];
+    for (const ext of stream.extensions) {
+      const set = this.watchers.get(ext);
+      set?.delete(stream);
+      if (set?.size === 0) {
+        this.watchers.delete(ext);
+        const channel = this.publisher.channel(ext);
+        this.subscribed.delete(channel);
+        gone.push(channel);
+      }
+    }
+    // Commands on one connection run in order: a page that re-subscribes right after still gets its SUBSCRIBE last.
+    if (gone.length) this.sub.unsubscribe(...gone).catch(() => undefined);
+  }
+
+  /** Updates of an extension after `after` and within the replay window, oldest first. */
+  read = async (extension: string, after: string): Promise<StreamEntry[]> => {
+    const windowStart = `${Date.now() - REPLAY_WINDOW_MS}-0`;
+    const start = compareIds(after, windowStart) >= 0 ? `(${after}` : windowStart;
+    const rows = (await this.reader.xrange(this.publisher.stream(extension), start, '+', 'COUNT', MAX_REPLAY_PER_EXTENSION)) as [string, string[]][];
+    const entries: StreamEntry[] = [];
+    for (const [id, fields] of rows) {
+      const json = fields[fields.indexOf('u') + 1];
+      const entry = json && this.entry(extension, id, json);
+      if (entry) entries.push(entry);
+    }
+    return entries;
+  };
+
+  private dispatch(channel: string, message: string): void {
+    const extension = channel.slice(this.channelPrefix.length);
+    const watching = this.watchers.get(extension);
+    if (!watching?.size) return;
+    const entry = this.entry(extension, undefined, message);
+    if (entry) for (const stream of watching) stream.offer(entry);
+  }
+
+  /** Parses an update and shapes it for the page (its number formatted for the extension's country), once for every page. */
+  private entry(extension: string, id: string | undefined, json: string): StreamEntry | undefined {
+    let update: CallUpdate;
+    try {
+      update = JSON.parse(json) as CallUpdate;
+    } catch {
+      this.log.warn({ event: 'agent.update.unreadable', extension }, 'an update on the channel is not JSON: dropped');
+      return undefined;
+    }
+    const streamId = id ?? update.streamId;
+    if (!streamId) return undefined;
+    const country = this.mappings.resolve(extension).country;
+    const display = { number: formatNumber(update.record.remoteNumber, country) };
+    return { extension, id: streamId, data: JSON.stringify({ ...update, streamId, display }) };
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (!this.connectedBefore) {
+      this.connectedBefore = true;
+      return;
+    }
+    const channels = [...this.watchers.keys()].map((ext) => this.publisher.channel(ext));
+    try {
+      if (channels.length) await this.sub.subscribe(...channels);
+    } catch {
+      return; // lost again: the next 'ready' tries again
+    }
+    this.log.info({ event: 'agent.resubscribed', pages: this.streams.size }, 'Redis subscriber back: pages catch up from the replay streams');
+    for (const stream of this.streams) {
+      stream.catchUp(this.read).catch(() => stream.close());
+    }
+  }
+
+  /** Open pages are closed before the HTTP server stops (it waits for open responses); they reconnect elsewhere. */
+  beforeApplicationShutdown() {
+    clearInterval(this.heartbeat);
+    for (const stream of [...this.streams]) stream.close();
+  }
+
+  async onApplicationShutdown() {
+    await Promise.all([this.sub, this.reader].map((r) => r.quit().catch(() => r.disconnect())));
+  }
+}
