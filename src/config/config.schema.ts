@@ -4,11 +4,20 @@ import { mappingsSchema } from '../mappings/mapping.schema';
 
 /** Settings every connection has, whatever its CRM. */
 const commonConnectionSettings = {
-  /** Request budget for call logging on this connection (screen-pop lookups always go first). */
+  /**
+   * The CRM's API budget for this connection: at most `requests` in any rolling `perSeconds`
+   * window (and `perDay`). Every request is scheduled against it; call logging leaves a share of
+   * each window to screen-pop lookups. Defaults to what the CRM documents for a standard account.
+   */
   rateLimit: z
-    .object({ requests: z.number().int().min(1), perSeconds: z.number().min(1) })
+    .object({ requests: z.number().int().min(2), perSeconds: z.number().int().min(1).max(3600), perDay: z.number().int().min(1).optional() })
     .strict()
     .optional(),
+  /** Call logging under load: up to `maxSize` calls per CRM request, each waiting at most `lingerMs` for company. */
+  batch: z
+    .object({ maxSize: z.number().int().min(1).max(200).default(100), lingerMs: z.number().int().min(0).max(10_000).default(250) })
+    .strict()
+    .default({ maxSize: 100, lingerMs: 250 }),
   /** Lookup cache: how long a found record and a "not found" are remembered. */
   cache: z
     .object({ hitSeconds: z.number().int().min(0).default(600), missSeconds: z.number().int().min(0).default(60) })
@@ -24,7 +33,8 @@ const connectionSchema = z.discriminatedUnion(
 
 export type ConnectionSettings = z.infer<typeof connectionSchema> & {
   type: string;
-  rateLimit?: { requests: number; perSeconds: number };
+  rateLimit?: { requests: number; perSeconds: number; perDay?: number };
+  batch: { maxSize: number; lingerMs: number };
   cache: { hitSeconds: number; missSeconds: number };
 };
 

@@ -24,6 +24,16 @@ export interface CrmProvider {
    */
   logCall(input: CallLogInput): Promise<LoggedActivity>;
 
+  /**
+   * Optional batched forms, for throughput under load (one request for up to `maxBatch` items):
+   * HubSpot's calls/batch/create and IN-filtered searches, Salesforce's sObject Collections.
+   * One result per input, in input order; an input that failed on its own gets its CrmError
+   * (the others still succeed); a failure of the whole request throws.
+   */
+  readonly maxBatch?: number;
+  findContactsByPhones?(queries: PhoneQuery[]): Promise<CrmMatch[][]>;
+  logCalls?(inputs: CallLogInput[]): Promise<(LoggedActivity | CrmError)[]>;
+
   /** Can we authenticate and reach the API? Used by readiness and the admin API. */
   health(): Promise<CrmHealth>;
 

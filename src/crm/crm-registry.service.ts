@@ -9,6 +9,7 @@ import { AppEnv } from '../config/env';
 import { redisOptions } from '../queue/redis';
 import { CrmProvider } from './crm-provider';
 import { CRM_PROVIDERS } from './providers';
+import { RequestBudget } from './request-budget';
 
 /** The one place that turns configured connections into providers and hands them out by name. */
 @Injectable()
@@ -34,9 +35,11 @@ export class CrmRegistry implements OnApplicationShutdown {
     for (const [name, settings] of Object.entries(config.connections)) {
       const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
       if (!definition) throw new Error(`Connection "${name}" has type "${settings.type}", which no provider handles. Known: ${CRM_PROVIDERS.map((p) => p.type).join(', ')}.`);
+      const limits = settings.rateLimit ?? definition.defaultBudget;
       next.set(
         name,
         definition.create(name, settings as never, {
+          budget: limits ? new RequestBudget(this.redis, `${this.env.redisPrefix}:budget:${name}`, limits) : undefined,
           secret: (envName) => {
             const value = this.env.secret(envName);
             if (!value) throw new Error(`Connection "${name}" needs ${envName} (or ${envName}_FILE) in the environment.`);

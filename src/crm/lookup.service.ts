@@ -4,6 +4,7 @@ import { ConfigStore } from '../config/config.store';
 import { AppEnv } from '../config/env';
 import { MetricsService } from '../metrics/metrics.service';
 import { CrmMatch, PhoneQuery } from './crm-provider';
+import { CrmBatcher } from './crm-batcher.service';
 import { CrmRegistry } from './crm-registry.service';
 
 export interface LookupResult {
@@ -29,13 +30,15 @@ export class LookupService {
     @Inject(APP_ENV) private readonly env: AppEnv,
     private readonly store: ConfigStore,
     private readonly metrics: MetricsService,
+    private readonly batcher: CrmBatcher,
   ) {}
 
   key(connection: string, query: PhoneQuery): string {
     return `${this.env.redisPrefix}:lookup:${connection}:${query.e164 ?? query.digits}`;
   }
 
-  async lookup(connection: string, query: PhoneQuery): Promise<LookupResult> {
+  /** `bulk`: for call logging, a miss is batched with other calls' lookups; screen pops search at once. */
+  async lookup(connection: string, query: PhoneQuery, opts: { bulk?: boolean } = {}): Promise<LookupResult> {
     const key = this.key(connection, query);
     const hit = await this.crm.redis.get(key).catch(() => null);
     if (hit !== null) {
@@ -45,7 +48,7 @@ export class LookupService {
     this.metrics.lookupCache.inc({ connection, result: 'miss' });
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.search(connection, query, key).finally(() => this.inflight.delete(key));
+      pending = this.search(connection, query, key, opts.bulk ?? false).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return { matches: await pending, cached: false };
@@ -56,9 +59,11 @@ export class LookupService {
     return (await this.crm.redis.del(this.key(connection, query))) > 0;
   }
 
-  private async search(connection: string, query: PhoneQuery, key: string): Promise<CrmMatch[]> {
+  private async search(connection: string, query: PhoneQuery, key: string, bulk: boolean): Promise<CrmMatch[]> {
     const provider = this.crm.get(connection);
-    const matches = await this.metrics.timeCrm(connection, 'lookup', () => provider.findContactsByPhone(query, { signal: AbortSignal.timeout(LOOKUP_CEILING_MS) }));
+    const matches = await this.metrics.timeCrm(connection, 'lookup', () =>
+      bulk ? this.batcher.findContacts(connection, query) : provider.findContactsByPhone(query, { signal: AbortSignal.timeout(LOOKUP_CEILING_MS) }),
+    );
     const cache = this.store.current.connections[connection]?.cache ?? { hitSeconds: 600, missSeconds: 60 };
     const ttl = matches.length > 0 ? cache.hitSeconds : cache.missSeconds;
     if (ttl > 0) await this.crm.redis.set(key, JSON.stringify(matches), 'EX', ttl).catch(() => undefined);

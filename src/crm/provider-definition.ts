@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { Logger } from 'pino';
 import { z } from 'zod';
 import { CrmProvider } from './crm-provider';
+import { BudgetLimits, RequestBudgetHandle } from './request-budget';
 
 /** What a provider gets from the connector besides its own settings. */
 export interface ProviderDeps {
@@ -14,6 +15,8 @@ export interface ProviderDeps {
   logger: Logger;
   /** Directory of the config file: relative paths in settings are relative to it. */
   configDir: string;
+  /** The connection's request budget (config `rateLimit`): acquire one unit before each request to the CRM. */
+  budget?: RequestBudgetHandle;
 }
 
 /**
@@ -26,6 +29,8 @@ export interface CrmProviderDefinition<S extends z.ZodObject<{ type: z.ZodLitera
   type: string;
   settings: S;
   secrets(settings: z.infer<S>): string[];
+  /** The API budget the CRM documents for a standard account, used when a connection sets no `rateLimit`. */
+  defaultBudget?: BudgetLimits;
   create(connection: string, settings: z.infer<S>, deps: ProviderDeps): CrmProvider;
 }
 

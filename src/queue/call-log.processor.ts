@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { Logger } from 'pino';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { CallRecord } from '../calls/call-record';
 import { CallStateService } from '../calls/call-state.service';
 import { CallUpdatePublisher } from '../calls/call-update.publisher';
@@ -11,6 +10,7 @@ import { AppEnv } from '../config/env';
 import { callDescription, callSubject } from '../crm/call-summary';
 import { ConnectionPauseService } from '../crm/connection-pause.service';
 import { CrmError, LoggedActivity } from '../crm/crm-provider';
+import { CrmBatcher } from '../crm/crm-batcher.service';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { LookupService } from '../crm/lookup.service';
 import { phoneQuery } from '../crm/phone';
@@ -29,11 +29,6 @@ export interface CallLogOutcome {
   matchId?: string;
 }
 
-/** Budgets when a connection sets none: what each CRM documents for a standard account. */
-const DEFAULT_RATE_LIMITS: Record<string, { requests: number; perSeconds: number }> = {
-  hubspot: { requests: 100, perSeconds: 10 },
-  salesforce: { requests: 25, perSeconds: 1 },
-};
 const MARKER_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
@@ -45,7 +40,6 @@ const MARKER_TTL_SECONDS = 30 * 24 * 3600;
 @Injectable()
 export class CallLogProcessor implements JobProcessor<LogCallJobData> {
   readonly queue = QueueName.CallLog;
-  private readonly limiters = new Map<string, RateLimiterRedis>();
 
   constructor(
     private readonly calls: CallStateService,
@@ -58,10 +52,8 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly metrics: MetricsService,
-  ) {
-    // Budgets follow the connections' settings: rebuild the limiters when they change.
-    store.onChange(() => this.limiters.clear());
-  }
+    private readonly batcher: CrmBatcher,
+  ) {}
 
   concurrency() {
     return this.store.current.workers.callLogConcurrency;
@@ -83,19 +75,18 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
 
     const paused = await this.pauses.pausedUntil(connection);
     if (paused) return this.waitForPause(job, token, connection, paused.until, `connection ${connection} paused: ${paused.reason}`);
-    const wait = await this.reserve(connection);
-    if (wait > 0) return this.delay(job, token, wait, `rate budget of ${connection}`);
 
     try {
       const query = phoneQuery(record.remoteNumber, mapping.country);
-      const matches = query ? (await this.lookups.lookup(connection, query)).matches : [];
+      // Usually a cache hit (the Dial-In looked the number up); otherwise batched with other calls' lookups.
+      const matches = query ? (await this.lookups.lookup(connection, query, { bulk: true })).matches : [];
       const match = matches[0];
       if (!match && mapping.actions.unknownCaller === 'ignore') {
         return this.done(record, { status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)', connection });
       }
       const ownerId = await this.mappings.ownerId(mapping);
-      const provider = this.crm.get(connection);
-      const activity = await this.metrics.timeCrm(connection, 'logCall', () => provider.logCall({
+      // Batched with the other calls logged on this connection within the batch's linger time.
+      const activity = await this.metrics.timeCrm(connection, 'logCall', () => this.batcher.logCall(connection, {
         key,
         record,
         match,
@@ -153,29 +144,5 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     await job.moveToDelayed(Math.max(Date.now() + 100, until + Math.random() * 30_000), token);
     if (!(await this.pauses.pausedUntil(connection))) await job.promote().catch(() => undefined);
     throw new DelayedError();
-  }
-
-  /** Takes one request from the connection's budget; returns how long to wait when it is spent. */
-  private async reserve(connection: string): Promise<number> {
-    const settings = this.store.current.connections[connection];
-    const limit = settings?.rateLimit ?? DEFAULT_RATE_LIMITS[settings?.type ?? ''];
-    if (!limit) return 0;
-    let limiter = this.limiters.get(connection);
-    if (!limiter) {
-      limiter = new RateLimiterRedis({
-        storeClient: this.crm.redis,
-        keyPrefix: `${this.env.redisPrefix}:budget`,
-        points: limit.requests,
-        duration: limit.perSeconds,
-      });
-      this.limiters.set(connection, limiter);
-    }
-    try {
-      await limiter.consume(connection, 1);
-      return 0;
-    } catch (res) {
-      if (res instanceof RateLimiterRes) return res.msBeforeNext + Math.random() * 250;
-      throw res;
-    }
   }
 }

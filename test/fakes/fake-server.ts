@@ -13,6 +13,8 @@ export interface FakeRequest {
   headers: IncomingHttpHeaders;
   body: any;
   at: number;
+  /** The status answered (0: connection dropped), once answered. */
+  status?: number;
 }
 
 export interface FakeResponse {
@@ -99,7 +101,7 @@ export class FakeServer {
     const fault = this.faults.find((f) => f.left > 0 && (f.match ? f.match(request) : (!f.method || f.method === request.method) && (!f.pathIncludes || request.path.includes(f.pathIncludes))));
     if (fault) fault.left -= 1;
     if (fault?.delayMs) await sleep(fault.delayMs);
-    if (fault && !fault.afterCommit) return this.fail(res, fault);
+    if (fault && !fault.afterCommit) return this.fail(res, fault, request);
 
     let response: FakeResponse;
     try {
@@ -107,11 +109,13 @@ export class FakeServer {
     } catch (err) {
       response = { status: 500, body: { message: (err as Error).message } };
     }
-    if (fault?.afterCommit) return this.fail(res, fault);
+    if (fault?.afterCommit) return this.fail(res, fault, request);
+    request.status = response.status;
     this.send(res, response);
   }
 
-  private fail(res: ServerResponse, fault: Fault) {
+  private fail(res: ServerResponse, fault: Fault, request: FakeRequest) {
+    request.status = fault.drop || fault.status === undefined ? 0 : fault.status;
     if (fault.drop || fault.status === undefined) {
       res.socket?.destroy();
       return;

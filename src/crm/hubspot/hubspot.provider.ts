@@ -1,31 +1,21 @@
 import { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
-import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/calls';
 import { PropertyCreateFieldTypeEnum, PropertyCreateTypeEnum } from '@hubspot/api-client/lib/codegen/crm/properties';
 import Redis from 'ioredis';
 import { Logger } from 'pino';
-import { CallRecord } from '../../calls/call-record';
 import { maskNumber } from '../../logging/logger';
 import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
+import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, MAX_IN_VALUES, rank, toMatch, unique } from './hubspot-records';
 import { HubSpotSettings } from './hubspot.settings';
-
-const CONTACT_PROPERTIES = ['firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'hubspot_owner_id', 'notes_last_updated', 'lastmodifieddate'];
-/** Call → contact, HubSpot-defined (Associations v4 type ids). */
-const CALL_TO_CONTACT = 194;
-const STATUS: Record<CallRecord['outcome'], string> = { answered: 'COMPLETED', missed: 'NO_ANSWER', busy: 'BUSY', failed: 'FAILED', cancelled: 'CANCELED', ringing: 'RINGING', talking: 'IN_PROGRESS' };
-/** HubSpot's default call outcomes (Connected, No answer, Busy): ids documented as the same in every portal. */
-const DISPOSITION: Partial<Record<CallRecord['outcome'], string>> = {
-  answered: 'f240bbac-87c9-4f6e-bf70-924b57d47db7',
-  missed: '73a0d17f-1163-4015-bdd5-ec830791da20',
-  busy: '9d9162e7-6cf3-4944-bf63-4dff82258764',
-};
 
 export interface HubSpotDeps {
   secret(name: string): string;
   redis: Redis;
   keyPrefix: string;
   logger: Logger;
+  budget?: RequestBudgetHandle;
 }
 
 /**
@@ -35,6 +25,8 @@ export interface HubSpotDeps {
  */
 export class HubSpotProvider implements CrmProvider {
   readonly type = 'hubspot';
+  /** calls/batch/create takes 100 inputs. */
+  readonly maxBatch = 100;
   private readonly client: Client;
   private portal?: Promise<{ portalId: number; uiDomain: string }>;
   private keyProperty?: Promise<void>;
@@ -50,71 +42,94 @@ export class HubSpotProvider implements CrmProvider {
   }
 
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
-    const digits = unique([query.national, ...query.forms.map((f) => f.replace(/\D/g, ''))]);
-    const raw = unique([query.e164, query.raw]);
-    const filterGroups = [
-      { filters: [{ propertyName: 'hs_searchable_calculated_phone_number', operator: FilterOperatorEnum.In, values: digits }] },
-      { filters: [{ propertyName: 'hs_searchable_calculated_mobile_number', operator: FilterOperatorEnum.In, values: digits }] },
-      { filters: [{ propertyName: 'phone', operator: FilterOperatorEnum.In, values: raw }] },
-      { filters: [{ propertyName: 'mobilephone', operator: FilterOperatorEnum.In, values: raw }] },
-    ];
-    const result = await this.call('lookup', opts.signal, () =>
-      this.client.crm.contacts.searchApi.doSearch({ filterGroups, properties: CONTACT_PROPERTIES, limit: 20, sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never, after: undefined as never }),
-    );
+    const [matches] = await this.search([query], 'interactive', opts.signal);
+    this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: matches.length }, 'HubSpot contacts searched');
+    return matches;
+  }
+
+  /** One contacts search per ~30 numbers (HubSpot's IN filters take 100 values) instead of one each. */
+  async findContactsByPhones(queries: PhoneQuery[]): Promise<CrmMatch[][]> {
+    const results = await Promise.all(chunkQueries(queries).map((chunk) => this.search(chunk, 'bulk')));
+    return results.flat();
+  }
+
+  private async search(queries: PhoneQuery[], priority: RequestPriority, signal?: AbortSignal): Promise<CrmMatch[][]> {
+    const filterGroups = contactFilterGroups(queries);
+    const found: { id: string; properties: Record<string, string | null> }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.call(priority === 'interactive' ? 'lookup' : 'lookupBatch', signal, () =>
+        this.client.crm.contacts.searchApi.doSearch({ filterGroups, properties: CONTACT_PROPERTIES, limit: 200, sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never, after: after as never }),
+      );
+      found.push(...page.results);
+      after = page.paging?.next?.after;
+    } while (after && found.length < 1000);
     const portal = await this.portalInfo();
-    this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: result.results.length }, 'HubSpot contacts searched');
-    const matches = result.results.map((c) => {
-      const p = c.properties;
-      const name = [p.firstname, p.lastname].filter(Boolean).join(' ');
-      return {
-        connection: this.connection,
-        recordType: 'contact',
-        id: c.id,
-        displayName: name || p.email || p.phone || p.mobilephone || `Contact ${c.id}`,
-        company: p.company ?? undefined,
-        title: p.jobtitle ?? undefined,
-        email: p.email ?? undefined,
-        phone: p.phone ?? p.mobilephone ?? undefined,
-        ownerId: p.hubspot_owner_id ?? undefined,
-        url: `https://${portal.uiDomain}/contacts/${portal.portalId}/record/0-1/${c.id}`,
-        lastActivityAt: p.notes_last_updated ?? p.lastmodifieddate ?? undefined,
-      };
-    });
-    // Most recently active first, whatever order the search returned.
-    return matches.sort((a, b) => String(b.lastActivityAt ?? '').localeCompare(String(a.lastActivityAt ?? '')));
+    return queries.map((q) => rank(found.filter((c) => contactHoldsNumber(c.properties, q)).map((c) => toMatch(this.connection, c.id, c.properties, portal))));
   }
 
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
+    const url = contactOf(input)?.url;
+    // A retry after HubSpot created the call but the answer was lost finds it here.
+    const existing = await this.findLoggedCalls([input.key]);
+    const id = existing.get(input.key);
+    if (id) return { id, url, created: false };
+    const created = await this.call('logCall', undefined, () => this.client.crm.objects.calls.basicApi.create(callEngagement(input, this.settings.callKeyProperty)));
+    return { id: created.id, url, created: true };
+  }
+
+  /**
+   * Up to 100 calls in two requests: one search for those already logged (a retried batch), one
+   * batch create for the rest. When HubSpot refuses the batch as a whole (one bad owner id fails
+   * all of it), the calls are created one by one so only the bad one fails.
+   */
+  async logCalls(inputs: CallLogInput[]): Promise<(LoggedActivity | CrmError)[]> {
+    const existing = await this.findLoggedCalls(inputs.map((i) => i.key));
+    const pending = new Map<string, CallLogInput>();
+    for (const i of inputs) if (!existing.has(i.key)) pending.set(i.key, i);
+    const created = new Map<string, string | CrmError>();
+    if (pending.size > 0) {
+      const keyProperty = this.settings.callKeyProperty;
+      try {
+        const res = await this.call('logCalls', undefined, () =>
+          this.client.crm.objects.calls.batchApi.create({ inputs: [...pending.values()].map((i) => callEngagement(i, keyProperty)) }),
+        );
+        for (const r of res.results) created.set(String(r.properties[keyProperty]), r.id);
+      } catch (err) {
+        if (!(err instanceof CrmError) || err.kind !== 'permanent') throw err;
+        for (const i of pending.values()) created.set(i.key, await this.logCall(i).then((a) => a.id, (e: unknown) => (e instanceof CrmError ? e : classifyHubSpotError(e))));
+      }
+    }
+    return inputs.map((i) => {
+      const url = contactOf(i)?.url;
+      const before = existing.get(i.key);
+      if (before) return { id: before, url, created: false };
+      const id = created.get(i.key);
+      if (id instanceof CrmError) return id;
+      return id ? { id, url, created: true } : new CrmError('retryable', `HubSpot's batch answer did not include call ${i.key}`);
+    });
+  }
+
+  /** Calls already carrying these idempotency keys, key → call id. */
+  private async findLoggedCalls(keys: string[]): Promise<Map<string, string>> {
     const keyProperty = this.settings.callKeyProperty;
     await this.ensureKeyProperty();
-    // A retry after HubSpot created the call but the answer was lost finds it here.
-    const existing = await this.call('findCall', undefined, () =>
-      this.client.crm.objects.calls.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: keyProperty, operator: FilterOperatorEnum.Eq as never, value: input.key }] }], properties: [keyProperty], limit: 1, after: undefined as never, sorts: [] }),
-    );
-    const contact = input.match?.recordType === 'contact' ? input.match : undefined;
-    if (existing.results.length > 0) return { id: existing.results[0].id, url: contact?.url, created: false };
-
-    const r = input.record;
-    const properties: Record<string, string> = {
-      hs_timestamp: new Date(r.startedAt).toISOString(),
-      hs_call_title: input.subject,
-      hs_call_body: input.description,
-      hs_call_direction: r.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
-      hs_call_duration: String((r.talkSeconds ?? 0) * 1000),
-      hs_call_status: STATUS[r.outcome],
-      [keyProperty]: input.key,
-    };
-    if (DISPOSITION[r.outcome]) properties.hs_call_disposition = DISPOSITION[r.outcome]!;
-    const from = r.caller.number ?? r.caller.extension;
-    const to = r.callee.number ?? r.callee.did ?? r.callee.extension;
-    if (from) properties.hs_call_from_number = from;
-    if (to) properties.hs_call_to_number = to;
-    if (input.ownerId) properties.hubspot_owner_id = input.ownerId;
-    const associations = contact
-      ? [{ to: { id: contact.id }, types: [{ associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: CALL_TO_CONTACT }] }]
-      : [];
-    const created = await this.call('logCall', undefined, () => this.client.crm.objects.calls.basicApi.create({ properties, associations }));
-    return { id: created.id, url: contact?.url, created: true };
+    const found = new Map<string, string>();
+    const wanted = unique(keys);
+    for (let i = 0; i < wanted.length; i += MAX_IN_VALUES) {
+      const values = wanted.slice(i, i + MAX_IN_VALUES);
+      const res = await this.call('findCall', undefined, () =>
+        this.client.crm.objects.calls.searchApi.doSearch({
+          filterGroups: [{ filters: values.length === 1 ? [{ propertyName: keyProperty, operator: FilterOperatorEnum.Eq as never, value: values[0] }] : [{ propertyName: keyProperty, operator: FilterOperatorEnum.In as never, values }] }],
+          properties: [keyProperty],
+          limit: 200,
+          after: undefined as never,
+          sorts: [],
+        }),
+      );
+      for (const r of res.results) found.set(String(r.properties[keyProperty]), r.id);
+    }
+    return found;
   }
 
   async health(): Promise<CrmHealth> {
@@ -177,6 +192,8 @@ export class HubSpotProvider implements CrmProvider {
   /** Runs one SDK call with our time-out, OAuth refresh on expiry, and errors classified. */
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, retried = false): Promise<T> {
     await this.ensureToken();
+    // Screen-pop lookups may use the whole budget; everything else leaves them a share.
+    await this.deps.budget?.acquire(what === 'lookup' ? 'interactive' : 'bulk');
     try {
       return await withTimeout(fn(), this.settings.lookupTimeoutMs * (what === 'lookup' ? 1 : 10), signal);
     } catch (err) {
@@ -225,8 +242,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): 
     signal?.addEventListener('abort', fail, { once: true });
     promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
-}
-
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => !!v))];
 }

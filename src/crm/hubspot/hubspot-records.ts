@@ -1,0 +1,130 @@
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
+import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/calls';
+import { CallRecord } from '../../calls/call-record';
+import { CallLogInput, CrmMatch, PhoneQuery } from '../crm-provider';
+
+/** Pure translation between the connector's shapes and HubSpot's: no I/O here. */
+
+export const CONTACT_PROPERTIES = [
+  'firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'hubspot_owner_id',
+  'notes_last_updated', 'lastmodifieddate', 'hs_searchable_calculated_phone_number', 'hs_searchable_calculated_mobile_number',
+];
+/** HubSpot's documented ceiling on the values of one IN filter. */
+export const MAX_IN_VALUES = 100;
+/** Call → contact, HubSpot-defined (Associations v4 type ids). */
+const CALL_TO_CONTACT = 194;
+const STATUS: Record<CallRecord['outcome'], string> = { answered: 'COMPLETED', missed: 'NO_ANSWER', busy: 'BUSY', failed: 'FAILED', cancelled: 'CANCELED', ringing: 'RINGING', talking: 'IN_PROGRESS' };
+/** HubSpot's default call outcomes (Connected, No answer, Busy): ids documented as the same in every portal. */
+const DISPOSITION: Partial<Record<CallRecord['outcome'], string>> = {
+  answered: 'f240bbac-87c9-4f6e-bf70-924b57d47db7',
+  missed: '73a0d17f-1163-4015-bdd5-ec830791da20',
+  busy: '9d9162e7-6cf3-4944-bf63-4dff82258764',
+};
+
+type Properties = Record<string, string | null | undefined>;
+
+/** Every digit form of a number we search for: national, E.164 and raw digits. */
+export function digitForms(query: PhoneQuery): string[] {
+  return unique([query.national, ...query.forms.map(digitsOf), query.digits]);
+}
+
+/**
+ * One contacts search for several numbers: the calculated searchable properties (digits without
+ * the country code) and the raw phone properties, each an IN filter, OR-ed — 4 of HubSpot's 5
+ * filter groups. Callers keep each list within MAX_IN_VALUES.
+ */
+export function contactFilterGroups(queries: PhoneQuery[]) {
+  const digits = unique(queries.flatMap(digitForms));
+  const raw = unique(queries.flatMap((q) => [q.e164, q.raw]));
+  const inFilter = (propertyName: string, values: string[]) => ({ filters: [{ propertyName, operator: FilterOperatorEnum.In, values }] });
+  return [
+    inFilter('hs_searchable_calculated_phone_number', digits),
+    inFilter('hs_searchable_calculated_mobile_number', digits),
+    inFilter('phone', raw),
+    inFilter('mobilephone', raw),
+  ];
+}
+
+/** Splits queries into groups whose search stays within HubSpot's IN limit. */
+export function chunkQueries(queries: PhoneQuery[]): PhoneQuery[][] {
+  const chunks: PhoneQuery[][] = [];
+  let current: PhoneQuery[] = [];
+  let values = 0;
+  for (const q of queries) {
+    const n = Math.max(digitForms(q).length, 2);
+    if (current.length > 0 && values + n > MAX_IN_VALUES) {
+      chunks.push(current);
+      current = [];
+      values = 0;
+    }
+    current.push(q);
+    values += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Whether a contact returned by a batched search holds this query's number. */
+export function contactHoldsNumber(properties: Properties, query: PhoneQuery): boolean {
+  const wanted = new Set(digitForms(query));
+  const held = [properties.phone, properties.mobilephone, properties.hs_searchable_calculated_phone_number, properties.hs_searchable_calculated_mobile_number];
+  return held.some((v) => !!v && wanted.has(digitsOf(v)));
+}
+
+export function toMatch(connection: string, id: string, p: Properties, portal: { portalId: number; uiDomain: string }): CrmMatch {
+  const name = [p.firstname, p.lastname].filter(Boolean).join(' ');
+  return {
+    connection,
+    recordType: 'contact',
+    id,
+    displayName: name || p.email || p.phone || p.mobilephone || `Contact ${id}`,
+    company: p.company ?? undefined,
+    title: p.jobtitle ?? undefined,
+    email: p.email ?? undefined,
+    phone: p.phone ?? p.mobilephone ?? undefined,
+    ownerId: p.hubspot_owner_id ?? undefined,
+    url: `https://${portal.uiDomain}/contacts/${portal.portalId}/record/0-1/${id}`,
+    lastActivityAt: p.notes_last_updated ?? p.lastmodifieddate ?? undefined,
+  };
+}
+
+/** Most recently active first, whatever order the search returned. */
+export function rank(matches: CrmMatch[]): CrmMatch[] {
+  return matches.sort((a, b) => String(b.lastActivityAt ?? '').localeCompare(String(a.lastActivityAt ?? '')));
+}
+
+/** The Call engagement for one call: properties and the association to its contact. */
+export function callEngagement(input: CallLogInput, keyProperty: string) {
+  const r = input.record;
+  const properties: Record<string, string> = {
+    hs_timestamp: new Date(r.startedAt).toISOString(),
+    hs_call_title: input.subject,
+    hs_call_body: input.description,
+    hs_call_direction: r.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
+    hs_call_duration: String((r.talkSeconds ?? 0) * 1000),
+    hs_call_status: STATUS[r.outcome],
+    [keyProperty]: input.key,
+  };
+  if (DISPOSITION[r.outcome]) properties.hs_call_disposition = DISPOSITION[r.outcome]!;
+  const from = r.caller.number ?? r.caller.extension;
+  const to = r.callee.number ?? r.callee.did ?? r.callee.extension;
+  if (from) properties.hs_call_from_number = from;
+  if (to) properties.hs_call_to_number = to;
+  if (input.ownerId) properties.hubspot_owner_id = input.ownerId;
+  const contact = contactOf(input);
+  const associations = contact ? [{ to: { id: contact.id }, types: [{ associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: CALL_TO_CONTACT }] }] : [];
+  return { properties, associations };
+}
+
+/** The contact a call is associated with: HubSpot calls hang off contacts only. */
+export function contactOf(input: CallLogInput): CrmMatch | undefined {
+  return input.match?.recordType === 'contact' ? input.match : undefined;
+}
+
+export function unique(values: (string | undefined)[]): string[] {
+  return [...new Set(values.filter((v): v is string => !!v))];
+}
+
+function digitsOf(value: string): string {
+  return value.replace(/\D/g, '');
+}
