@@ -1,0 +1,190 @@
+import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
+import { CallRecord } from '../../calls/call-record';
+import { maskNumber } from '../../logging/logger';
+import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
+import { classifySalesforceError } from './salesforce-errors';
+import { phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
+import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
+import { lightningBase, newContactUrl, recordUrl } from './salesforce-urls';
+import { SalesforceSettings } from './salesforce.settings';
+
+/** Task.CallDisposition is free text (255): the outcome as a salesperson reads it. */
+const DISPOSITION: Record<CallRecord['outcome'], string> = {
+  answered: 'Answered',
+  missed: 'No answer',
+  busy: 'Busy',
+  cancelled: 'Cancelled',
+  failed: 'Failed',
+  ringing: 'Ringing',
+  talking: 'In progress',
+};
+
+/**
+ * Salesforce through jsforce: SOSL phone search, a Task per call, the three OAuth flows. jsforce's
+ * own HTTP retries are off (see SalesforceTransport): the connector decides retries from the
+ * classified errors, and lookups give up after `lookupTimeoutMs`.
+ */
+export class SalesforceProvider implements CrmProvider {
+  readonly type = 'salesforce';
+  private readonly conn: Connection;
+  private readonly auth: SalesforceAuthManager;
+
+  constructor(
+    readonly connection: string,
+    private readonly settings: SalesforceSettings,
+    private readonly deps: SalesforceAuthDeps,
+  ) {
+    this.auth = new SalesforceAuthManager(settings, deps, settings.lookupTimeoutMs * 10);
+    this.conn = new Connection({
+      loginUrl: settings.loginUrl,
+      instanceUrl: settings.instanceUrl,
+      version: settings.version,
+      // On a 401 jsforce calls this once for all requests in flight, then repeats them.
+      refreshFn: (conn, callback) => {
+        this.auth.renew(conn.accessToken ?? undefined).then(
+          (session) => {
+            conn.instanceUrl = session.instanceUrl;
+            callback(null, session.accessToken);
+          },
+          (err: Error) => callback(err),
+        );
+      },
+    });
+    this.conn._transport = new SalesforceTransport(settings.lookupTimeoutMs * 10, true);
+  }
+
+  async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
+    const result = await this.call('lookup', opts.signal, () => this.conn.search(phoneSearch(query)));
+    const base = this.lightning()!;
+    const matches = result.searchRecords.map((r) => this.toMatch(r, base));
+    this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: matches.length }, 'Salesforce phone fields searched');
+    return matches.sort((a, b) => (RECORD_RANK[a.recordType] ?? 9) - (RECORD_RANK[b.recordType] ?? 9) || recency(b).localeCompare(recency(a)));
+  }
+
+  async logCall(input: CallLogInput): Promise<LoggedActivity> {
+    const keyField = this.settings.callKeyField;
+    // A retry after Salesforce created the Task but the answer was lost finds it here.
+    const existing = await this.call<QueryResult<{ Id: string }>>('findTask', undefined, () => this.conn.query<{ Id: string }>(`SELECT Id FROM Task WHERE ${keyField} = ${soqlString(input.key)} LIMIT 1`).then((r) => r));
+    const found = existing.records[0]?.Id;
+    if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
+
+    const r = input.record;
+    const match = input.match;
+    const task: Record<string, unknown> = {
+      Subject: input.subject.slice(0, 255),
+      TaskSubtype: 'Call',
+      CallType: r.direction === 'inbound' ? 'Inbound' : 'Outbound',
+      CallDurationInSeconds: r.talkSeconds ?? 0,
+      CallDisposition: DISPOSITION[r.outcome],
+      // With the default key field, CallObject carries the key (CallID and extension); else the bare CallID.
+      CallObject: r.callId,
+      [keyField]: input.key,
+      Status: 'Completed',
+      ActivityDate: new Date(r.startedAt).toISOString().slice(0, 10),
+      Description: input.description,
+    };
+    // A Task names a person (Contact, Lead) in WhoId and anything else (Account) in WhatId.
+    if (match?.recordType === 'Contact' || match?.recordType === 'Lead') task.WhoId = match.id;
+    else if (match?.recordType === 'Account') task.WhatId = match.id;
+    if (input.ownerId) task.OwnerId = input.ownerId;
+
+    const saved = await this.call('logCall', undefined, () => this.conn.sobject('Task').create(task));
+    if (!saved.success) throw new CrmError('permanent', `Salesforce refused the Task: ${JSON.stringify(saved.errors)}`);
+    return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
+  }
+
+  async health(): Promise<CrmHealth> {
+    try {
+      const limits = await this.call('health', undefined, () => this.conn.limits());
+      const daily = limits.DailyApiRequests;
+      return { ok: true, detail: `${this.conn.instanceUrl}${daily ? `, API requests left today ${daily.Remaining}/${daily.Max}` : ''}` };
+    } catch (err) {
+      const e = classifySalesforceError(err);
+      return { ok: false, detail: `${e.kind}: ${e.message}` };
+    }
+  }
+
+  newContactUrl(number: string): string | undefined {
+    const base = this.lightning();
+    return base ? newContactUrl(base, number) : undefined;
+  }
+
+  async findUserIdByEmail(email: string): Promise<string | undefined> {
+    const result = await this.call<QueryResult<{ Id: string }>>('findOwner', undefined, () =>
+      this.conn.query<{ Id: string }>(`SELECT Id FROM User WHERE Email = ${soqlString(email)} AND IsActive = true LIMIT 1`).then((r) => r),
+    );
+    return result.records[0]?.Id;
+  }
+
+  private toMatch(r: SfRecord, base: string): CrmMatch {
+    const type = r.attributes?.type ?? 'Contact';
+    return {
+      connection: this.connection,
+      recordType: type,
+      id: r.Id!,
+      displayName: r.Name ?? r.Phone ?? `${type} ${r.Id}`,
+      company: type === 'Contact' ? (r.Account?.Name ?? undefined) : type === 'Lead' ? (r.Company ?? undefined) : undefined,
+      title: r.Title ?? undefined,
+      email: r.Email ?? undefined,
+      phone: r.Phone ?? r.MobilePhone ?? undefined,
+      ownerId: r.OwnerId ?? undefined,
+      ownerName: r.Owner?.Name ?? undefined,
+      url: recordUrl(base, type, r.Id!),
+      lastActivityAt: r.LastActivityDate ?? r.LastModifiedDate ?? undefined,
+    };
+  }
+
+  /** Lightning base URL, once the instance is known (configured, or from the first token). */
+  private lightning(): string | undefined {
+    const instance = this.conn.instanceUrl || this.settings.instanceUrl;
+    return this.settings.lightningUrl || instance ? lightningBase(instance ?? '', this.settings.lightningUrl) : undefined;
+  }
+
+  /** Runs one jsforce call with a session, our time-out, and errors classified. */
+  private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const ms = this.settings.lookupTimeoutMs * (what === 'lookup' ? 1 : 10);
+    try {
+      return await withTimeout(
+        async () => {
+          if (!this.conn.accessToken) {
+            const session = await this.auth.session();
+            this.conn.accessToken = session.accessToken;
+            this.conn.instanceUrl = session.instanceUrl;
+          }
+          return fn();
+        },
+        ms,
+        signal,
+      );
+    } catch (err) {
+      // jsforce re-wraps a failed refresh as a plain Error: report the grant's own classified failure.
+      const grant = this.auth.lastFailure;
+      if (grant && grant.at >= started && !(err instanceof SalesforceHttpError) && !(err instanceof CrmError)) throw grant.error;
+      throw classifySalesforceError(err);
+    }
+  }
+}
+
+/** Most recent activity first; a record with no activity date falls back to its last change. */
+function recency(m: CrmMatch): string {
+  return m.lastActivityAt ?? '';
+}
+
+/** Runs `work` unless the caller already gave up, and stops waiting at `ms` or when `signal` aborts. */
+function withTimeout<T>(work: () => Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  const timeout = () => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' });
+  if (signal?.aborted) return Promise.reject(timeout());
+  return new Promise<T>((resolve, reject) => {
+    const fail = () => reject(timeout());
+    const timer = setTimeout(fail, ms);
+    signal?.addEventListener('abort', fail, { once: true });
+    work()
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', fail);
+      });
+  });
+}

@@ -1,0 +1,298 @@
+import Redis from 'ioredis';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { CallRecord } from '../../src/calls/call-record';
+import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
+import { phoneQuery } from '../../src/crm/phone';
+import { salesforceProvider } from '../../src/crm/salesforce';
+import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
+
+const record = (over: Partial<CallRecord> = {}): CallRecord => ({
+  callId: 'call-1',
+  extension: '0003*210',
+  direction: 'inbound',
+  caller: { number: '0015551234567', name: 'J ROE' },
+  callee: { did: '+3222222222', extension: '0003*210' },
+  remoteNumber: '0015551234567',
+  startedAt: Date.parse('2026-11-24T10:00:00Z'),
+  answeredAt: Date.parse('2026-11-24T10:00:12Z'),
+  endedAt: Date.parse('2026-11-24T10:01:12Z'),
+  ringSeconds: 12,
+  talkSeconds: 60,
+  outcome: 'answered',
+  events: [],
+  extra: {},
+  ...over,
+});
+
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const pem = (k: typeof keys) => k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+describe('Salesforce provider (real jsforce against the fake Salesforce)', () => {
+  let sf: FakeSalesforce;
+  let redis: Redis;
+  let prefix: string;
+  const runPrefix = `tsf${randomBytes(3).toString('hex')}`;
+  let secrets: Record<string, string>;
+  const refreshAuth = { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' };
+  const make = (settings: Record<string, unknown> = {}): CrmProvider =>
+    salesforceProvider.create('sf', salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: refreshAuth, ...settings }), {
+      secret: (n) => secrets[n],
+      redis,
+      keyPrefix: prefix,
+      logger: pino({ level: 'silent' }),
+      configDir: '.',
+    });
+  const start = async (opts: FakeSalesforceOptions = {}) => {
+    sf = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, jwtUsers: ['integration@acme.example'], ...opts });
+  };
+  const tokenPosts = () => sf.count('POST', '/services/oauth2/token');
+  const query = phoneQuery('0015551234567', 'US')!;
+  let ann: string;
+
+  beforeAll(() => {
+    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  });
+  beforeEach(async () => {
+    prefix = `${runPrefix}:${randomBytes(3).toString('hex')}:crm:sf`;
+    secrets = { SF_SECRET: 'secret-1', SF_REFRESH: '5Aep861-refresh-1', SF_KEY: pem(keys) };
+    await start();
+    ann = sf.add('User', { Name: 'Ann Agent', Email: "ann.o'neil@example.com", IsActive: true });
+  });
+  afterEach(() => sf.close());
+  afterAll(async () => {
+    const left = await redis.keys(`${runPrefix}:*`);
+    if (left.length) await redis.del(...left);
+    redis.disconnect();
+  });
+
+  it('finds the contact stored as (555) 123-4567 when VoipNow sends 0015551234567 or +15551234567, with its Lightning URL', async () => {
+    const acct = sf.add('Account', { Name: 'Acme' });
+    const id = sf.add('Contact', { Name: 'Jane Roe', AccountId: acct, Title: 'CTO', Email: 'jane@acme.example', Phone: '(555) 123-4567', OwnerId: ann });
+    sf.add('Contact', { Name: 'Other Person', Phone: '(555) 999-0000' });
+    const p = make();
+    for (const q of [query, phoneQuery('+15551234567', 'US')!]) {
+      expect(await p.findContactsByPhone(q)).toEqual([
+        expect.objectContaining({ connection: 'sf', recordType: 'Contact', id, displayName: 'Jane Roe', company: 'Acme', title: 'CTO', phone: '(555) 123-4567', ownerId: ann, ownerName: 'Ann Agent', url: `${sf.url}/lightning/r/Contact/${id}/view` }),
+      ]);
+    }
+    // The configured API version, not jsforce's 50.0; the E.164 form's "+" reached Salesforce escaped.
+    expect(new Set(sf.versions)).toEqual(new Set(['62.0']));
+    expect(sf.requests.find((r) => r.path.endsWith('/search'))!.query.get('q')).toContain('\\+15551234567');
+  });
+
+  it('ranks Contact before Lead before Account, most recently active first, and leaves converted leads out', async () => {
+    const account = sf.add('Account', { Name: 'Acme', Phone: '555-123-4567', LastActivityDate: '2026-11-23' });
+    const lead = sf.add('Lead', { Name: 'Lee Lead', Company: 'Leads Inc', MobilePhone: '+1 555 123 4567', LastActivityDate: '2026-11-22' });
+    sf.add('Lead', { Name: 'Converted', Phone: '5551234567', IsConverted: true });
+    const older = sf.add('Contact', { Name: 'Old Contact', Phone: '5551234567', LastActivityDate: '2025-01-01' });
+    const newer = sf.add('Contact', { Name: 'New Contact', Phone: '555.123.4567', LastActivityDate: '2026-10-01' });
+    const matches = await make().findContactsByPhone(query);
+    expect(matches.map((m) => [m.recordType, m.id])).toEqual([['Contact', newer], ['Contact', older], ['Lead', lead], ['Account', account]]);
+    expect(matches[2].company).toBe('Leads Inc');
+  });
+
+  it('logs an answered inbound call once: a completed call Task with owner, WhoId and the key in CallObject', async () => {
+    const contact = sf.add('Contact', { Name: 'Jane Roe', Phone: '(555) 123-4567' });
+    const p = make();
+    const [match] = await p.findContactsByPhone(query);
+    const input = { key: 'vn-call~2D1-0003~2A210', record: record(), match, ownerId: ann, subject: 'Inbound call from Jane Roe (answered)', description: 'Talk time: 60 s' };
+    const first = await p.logCall(input);
+    const second = await p.logCall(input);
+    expect(first).toEqual({ id: expect.stringMatching(/^00T/), url: `${sf.url}/lightning/r/Task/${first.id}/view`, created: true });
+    expect(second).toEqual({ ...first, created: false });
+    expect(sf.tasks()).toHaveLength(1);
+    expect(sf.tasks()[0]).toMatchObject({
+      Subject: 'Inbound call from Jane Roe (answered)',
+      TaskSubtype: 'Call',
+      CallType: 'Inbound',
+      CallDurationInSeconds: 60,
+      CallDisposition: 'Answered',
+      CallObject: 'vn-call~2D1-0003~2A210',
+      Status: 'Completed',
+      ActivityDate: '2026-11-24',
+      Description: 'Talk time: 60 s',
+      WhoId: contact,
+      OwnerId: ann,
+    });
+    expect(sf.tasks()[0].WhatId).toBeUndefined();
+  });
+
+  it('a missed call from a Lead, an outbound call to an Account and an unknown caller each give one Task, linked the right way', async () => {
+    const lead = sf.add('Lead', { Name: 'Lee Lead', Phone: '5551234567' });
+    const account = sf.add('Account', { Name: 'Acme', Phone: '+3258422544' });
+    const p = make();
+    const [leadMatch] = await p.findContactsByPhone(query);
+    const [accountMatch] = await p.findContactsByPhone(phoneQuery('003258422544', 'BE')!);
+    await p.logCall({ key: 'k-missed', record: record({ outcome: 'missed', answeredAt: undefined, talkSeconds: undefined }), match: leadMatch, ownerId: ann, subject: 's1', description: 'd' });
+    await p.logCall({ key: 'k-out', record: record({ direction: 'outbound', caller: { extension: '0003*210' }, callee: { number: '003258422544' }, remoteNumber: '003258422544' }), match: accountMatch, ownerId: ann, subject: 's2', description: 'd' });
+    await p.logCall({ key: 'k-unknown', record: record({ outcome: 'busy', talkSeconds: undefined }), subject: 's3', description: 'd' });
+    const [missed, out, unknown] = sf.tasks();
+    expect(missed).toMatchObject({ WhoId: lead, CallType: 'Inbound', CallDisposition: 'No answer', CallDurationInSeconds: 0, OwnerId: ann });
+    expect(out).toMatchObject({ WhatId: account, CallType: 'Outbound', CallDisposition: 'Answered', CallDurationInSeconds: 60 });
+    expect(out.WhoId).toBeUndefined();
+    expect(unknown).toMatchObject({ CallDisposition: 'Busy', CallObject: 'k-unknown' });
+    expect([unknown.WhoId, unknown.WhatId, unknown.OwnerId]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('with a custom key field, CallObject holds the bare VoipNow CallID', async () => {
+    await sf.close();
+    await start({ customTaskFields: ['VoipNow_Call_Key__c'] });
+    const p = make({ callKeyField: 'VoipNow_Call_Key__c' });
+    const input = { key: 'vn-call~2D1-0003~2A210', record: record(), subject: 's', description: 'd' };
+    await p.logCall(input);
+    await expect(p.logCall(input)).resolves.toMatchObject({ created: false });
+    expect(sf.tasks()).toEqual([expect.objectContaining({ CallObject: 'call-1', VoipNow_Call_Key__c: 'vn-call~2D1-0003~2A210' })]);
+  });
+
+  it('a Task created by Salesforce whose answer was lost is found on retry: still one Task', async () => {
+    const p = make();
+    sf.inject({ method: 'POST', pathIncludes: '/sobjects/Task', afterCommit: true, drop: true });
+    const input = { key: 'k-lost', record: record(), subject: 's', description: 'd' };
+    await expect(p.logCall(input)).rejects.toMatchObject({ kind: 'retryable' });
+    expect(sf.tasks()).toHaveLength(1);
+    await expect(p.logCall(input)).resolves.toMatchObject({ created: false, id: sf.tasks()[0].Id });
+    expect(sf.tasks()).toHaveLength(1);
+  });
+
+  // Every row has five entries: jest passes a `done` callback to a test with more parameters than row entries.
+  it.each<[string, string, Parameters<FakeSalesforce['inject']>[0], Partial<CrmError>, number | undefined]>([
+    ['the daily API limit', '/search', { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, { kind: 'quota-exhausted' }, 3600_000],
+    ['too many concurrent long requests', '/search', { status: 403, body: [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, { kind: 'rate-limited' }, 10_000],
+    ['a 429 with Retry-After', '/search', { status: 429, headers: { 'Retry-After': '7' }, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED_RATE' }] }, { kind: 'rate-limited' }, 7000],
+    ['a 429 without Retry-After', '/search', { status: 429, body: [{ message: 'Too many requests', errorCode: 'TOO_MANY_REQUESTS' }] }, { kind: 'rate-limited' }, 10_000],
+    ['a 503 with Retry-After', '/search', { status: 503, headers: { 'Retry-After': '2' }, body: 'Service Unavailable' }, { kind: 'rate-limited' }, 2000],
+    ['a 503', '/search', { status: 503, body: [{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }] }, { kind: 'retryable' }, undefined],
+    ['a dropped connection', '/search', { drop: true }, { kind: 'retryable', opts: { code: 'ECONNRESET' } }, undefined],
+    ['a malformed query', '/search', { status: 400, body: [{ message: "unexpected token: 'OR'", errorCode: 'MALFORMED_QUERY' }] }, { kind: 'permanent', opts: { code: 'MALFORMED_QUERY' } }, undefined],
+    ['a row lock on create', '/sobjects/Task', { status: 400, body: [{ message: 'unable to obtain exclusive access to this record', errorCode: 'UNABLE_TO_LOCK_ROW', fields: [] }] }, { kind: 'retryable', opts: { code: 'UNABLE_TO_LOCK_ROW' } }, undefined],
+    ['a validation rule on create', '/sobjects/Task', { status: 400, body: [{ message: 'Calls need a subject', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: ['Subject'] }] }, { kind: 'permanent' }, undefined],
+  ])('classifies %s', async (_what, path, fault, expected, retryAfterMs) => {
+    sf.inject({ ...fault, pathIncludes: path });
+    const p = make();
+    const run = path === '/search' ? () => p.findContactsByPhone(query) : () => p.logCall({ key: 'k-err', record: record(), subject: 's', description: 'd' });
+    const err = (await run().catch((e) => e)) as CrmError;
+    expect(err).toBeInstanceOf(CrmError);
+    expect(err).toMatchObject(expected);
+    if (retryAfterMs) expect(err.opts.retryAfterMs).toBe(retryAfterMs);
+    // jsforce's own back-off is off: one request, then the connector decides.
+    expect(sf.requests.filter((r) => r.path.endsWith(path))).toHaveLength(1);
+  });
+
+  it('an unknown owner or contact is a permanent failure with Salesforce\'s message', async () => {
+    const p = make();
+    const owner = (await p.logCall({ key: 'k-owner', record: record(), ownerId: '0055g00000NOPE1AAA', subject: 's', description: 'd' }).catch((e) => e)) as CrmError;
+    expect(owner).toMatchObject({ kind: 'permanent', opts: { code: 'INVALID_CROSS_REFERENCE_KEY', status: 400 } });
+    expect(owner.message).toMatch(/owner cannot be blank \(fields: OwnerId\)/);
+    const match = { connection: 'sf', recordType: 'Contact', id: '0035g00000GONE1AAA', displayName: 'Gone' };
+    await expect(p.logCall({ key: 'k-who', record: record(), match, subject: 's', description: 'd' })).rejects.toMatchObject({ kind: 'permanent', opts: { code: 'FIELD_INTEGRITY_EXCEPTION' } });
+    expect(sf.tasks()).toHaveLength(0);
+  });
+
+  it('one grant for five concurrent lookups, and one more when the session expires', async () => {
+    sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
+    const p = make();
+    await Promise.all(Array.from({ length: 5 }, () => p.findContactsByPhone(query)));
+    expect(tokenPosts()).toBe(1);
+    sf.expireSessions();
+    const results = await Promise.all(Array.from({ length: 5 }, () => p.findContactsByPhone(query)));
+    expect(results.every((r) => r.length === 1)).toBe(true);
+    expect(tokenPosts()).toBe(2);
+  });
+
+  it('a second instance uses the shared session, and a rotated refresh token is kept and used after a restart', async () => {
+    await sf.close();
+    await start({ rotateRefreshTokens: true });
+    sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
+    await make().findContactsByPhone(query);
+    expect(tokenPosts()).toBe(1);
+    // The env's token is now revoked: only the persisted rotation works.
+    expect(sf.refreshTokens.has(secrets.SF_REFRESH)).toBe(false);
+    await make().findContactsByPhone(query);
+    expect(tokenPosts()).toBe(1);
+    sf.expireSessions();
+    const restarted = make();
+    await expect(restarted.findContactsByPhone(query)).resolves.toHaveLength(1);
+    expect(tokenPosts()).toBe(2);
+    expect(sf.requests.filter((r) => r.path === '/services/oauth2/token').map((r) => r.body.refresh_token)).toEqual(['5Aep861-refresh-1', expect.not.stringMatching(/^5Aep861-refresh-1$/)]);
+  });
+
+  it('a new refresh token put in the environment wins over an older persisted rotation', async () => {
+    await sf.close();
+    await start({ rotateRefreshTokens: true, refreshTokens: ['5Aep861-refresh-1', '5Aep861-reauthorised'] });
+    await make().findContactsByPhone(query);
+    await redis.del(`${prefix}:session`);
+    secrets.SF_REFRESH = '5Aep861-reauthorised';
+    await make().findContactsByPhone(query);
+    expect(sf.requests.filter((r) => r.path === '/services/oauth2/token').map((r) => r.body.refresh_token)).toEqual(['5Aep861-refresh-1', '5Aep861-reauthorised']);
+  });
+
+  it('refreshes once on INVALID_SESSION_ID, then reports auth instead of refreshing forever', async () => {
+    const p = make();
+    await p.findContactsByPhone(query);
+    sf.inject({ pathIncludes: '/search', status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }], times: 5 });
+    await expect(p.findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', opts: { status: 401, code: 'INVALID_SESSION_ID' } });
+    expect(tokenPosts()).toBe(2);
+  });
+
+  it('a revoked refresh token is an auth failure with Salesforce\'s reason', async () => {
+    sf.refreshTokens.clear();
+    const err = (await make().findContactsByPhone(query).catch((e) => e)) as CrmError;
+    expect(err).toMatchObject({ kind: 'auth' });
+    expect(err.message).toMatch(/invalid_grant: expired access\/refresh token/);
+  });
+
+  it('JWT bearer: a signed assertion gets a session, and the grant runs again when it expires', async () => {
+    sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
+    const p = make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } });
+    await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
+    sf.expireSessions();
+    await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
+    const grants = sf.requests.filter((r) => r.path === '/services/oauth2/token');
+    expect(grants.map((r) => Object.keys(r.body).sort())).toEqual([['assertion', 'grant_type'], ['assertion', 'grant_type']]);
+    expect(grants[0].body.grant_type).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+  });
+
+  it('JWT bearer: a key the connected app does not know, or an unapproved user, is an auth failure', async () => {
+    secrets.SF_KEY = pem(otherKeys).replace(/\n/g, '\\n'); // as pasted into an env var
+    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', opts: { code: 'invalid_grant' } });
+    secrets.SF_KEY = pem(keys);
+    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'stranger@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth' });
+    secrets.SF_KEY = 'not a key';
+    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', message: expect.stringMatching(/SF_KEY cannot be read/) });
+  });
+
+  it('client credentials: a session from the app\'s id and secret; a wrong secret is an auth failure', async () => {
+    sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
+    const p = make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } });
+    await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
+    expect(sf.requests.find((r) => r.path === '/services/oauth2/token')!.body).toEqual({ grant_type: 'client_credentials', client_id: 'client-1', client_secret: 'secret-1' });
+    secrets.SF_SECRET = 'wrong';
+    await redis.del(`${prefix}:session`);
+    await expect(make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', opts: { code: 'invalid_client' } });
+  });
+
+  it('a slow search gives up at lookupTimeoutMs (our timer, not jsforce\'s), and an aborted pop stops waiting', async () => {
+    const p = make({ lookupTimeoutMs: 200 });
+    await p.findContactsByPhone(query);
+    // Short enough that the fake's answer is sent before jest checks for open handles.
+    sf.inject({ pathIncludes: '/search', delayMs: 800 });
+    await expect(p.findContactsByPhone(query)).rejects.toMatchObject({ kind: 'retryable', opts: { code: 'TIMEOUT' } });
+    await expect(p.findContactsByPhone(query, { signal: AbortSignal.abort() })).rejects.toMatchObject({ kind: 'retryable', opts: { code: 'TIMEOUT' } });
+  });
+
+  it('finds owners by e-mail (quotes escaped), health reports the API budget, new-contact link pre-fills the phone', async () => {
+    sf.add('User', { Name: 'Gone', Email: 'bob@example.com', IsActive: false });
+    const p = make();
+    expect(await p.findUserIdByEmail!("ann.o'neil@example.com")).toBe(ann);
+    expect(await p.findUserIdByEmail!('bob@example.com')).toBeUndefined();
+    expect(await p.findUserIdByEmail!("x' OR Name = 'Ann Agent")).toBeUndefined();
+    const health = await p.health();
+    expect(health).toEqual({ ok: true, detail: expect.stringMatching(/API requests left today \d+\/15000/) });
+    expect(p.newContactUrl!('+15551234567')).toBe(`${sf.url}/lightning/o/Contact/new?defaultFieldValues=Phone=%2B15551234567`);
+    sf.refreshTokens.clear();
+    sf.expireSessions();
+    expect(await make().health()).toMatchObject({ ok: false, detail: expect.stringMatching(/^auth: /) });
+  });
+});

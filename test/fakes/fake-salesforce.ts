@@ -1,0 +1,227 @@
+import { createPublicKey, KeyObject, randomBytes, verify } from 'node:crypto';
+import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
+
+/**
+ * A fake Salesforce org, following the documented REST API and OAuth shapes: the token endpoint
+ * (refresh_token with optional rotation, JWT bearer with a verified RS256 signature,
+ * client_credentials), SOSL search IN PHONE FIELDS (digits compared, reserved characters must be
+ * escaped), a SOQL subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n), Task create with
+ * Salesforce's validation errors, and /limits. REST errors are [{message, errorCode, fields}];
+ * OAuth errors are {error, error_description}.
+ */
+export type SfObject = { Id: string; type: string; [field: string]: unknown };
+
+export interface FakeSalesforceOptions {
+  clientId?: string;
+  clientSecret?: string;
+  refreshTokens?: string[];
+  /** Issue a new refresh token on every refresh and revoke the old one (connected app setting). */
+  rotateRefreshTokens?: boolean;
+  /** Public key of the connected app's certificate, for the JWT bearer flow. */
+  jwtPublicKey?: string | KeyObject;
+  jwtUsers?: string[];
+  /** Custom Task fields the org has (e.g. VoipNow_Call_Key__c). */
+  customTaskFields?: string[];
+  dailyApiRequests?: number;
+}
+
+const PREFIX: Record<string, string> = { Account: '001', Contact: '003', Lead: '00Q', Task: '00T', User: '005' };
+const TASK_FIELDS = ['Subject', 'TaskSubtype', 'CallType', 'CallDurationInSeconds', 'CallDisposition', 'CallObject', 'Status', 'ActivityDate', 'Description', 'WhoId', 'WhatId', 'OwnerId', 'Priority', 'Type'];
+const PICKLISTS: Record<string, string[]> = {
+  TaskSubtype: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'],
+  CallType: ['Internal', 'Inbound', 'Outbound'],
+  Status: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
+};
+const PHONE_FIELDS: Record<string, string[]> = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
+const SOSL_RESERVED = /[?&|!{}[\]()^~*:\\"'+-]/;
+
+export class FakeSalesforce extends FakeServer {
+  readonly objects: SfObject[] = [];
+  readonly versions: string[] = [];
+  refreshTokens: Set<string>;
+  private sessions = new Set<string>();
+  private seq = 0;
+  private apiRequests = 0;
+
+  constructor(readonly opts: FakeSalesforceOptions = {}) {
+    super(
+      (req) => this.route(req),
+      (req) => this.gateCheck(req),
+    );
+    this.refreshTokens = new Set(opts.refreshTokens ?? ['5Aep861-refresh-1']);
+  }
+
+  add(type: string, fields: Record<string, unknown>): string {
+    const Id = `${PREFIX[type] ?? '001'}5g00000${String(++this.seq).padStart(5, '0')}AAA`;
+    this.objects.push({ LastModifiedDate: new Date(Date.now() - 86_400_000 * 30).toISOString().replace('Z', '+0000'), ...fields, Id, type });
+    return Id;
+  }
+
+  tasks(): SfObject[] {
+    return this.objects.filter((o) => o.type === 'Task');
+  }
+
+  /** Every access token issued so far stops working (session timeout, or an admin revoked them). */
+  expireSessions() {
+    this.sessions.clear();
+  }
+
+  private gateCheck(req: FakeRequest): FakeResponse | undefined {
+    if (!req.path.startsWith('/services/data/')) return undefined;
+    const auth = String(req.headers.authorization ?? '');
+    if (!this.sessions.has(auth.replace(/^Bearer /, ''))) return { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] };
+    this.apiRequests += 1;
+    return undefined;
+  }
+
+  private route(req: FakeRequest): FakeResponse {
+    if (req.method === 'POST' && req.path === '/services/oauth2/token') return this.token(req.body ?? {});
+    const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(req.path);
+    if (!m) return { status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] };
+    this.versions.push(m[1]);
+    const [, , rest] = m;
+    if (req.method === 'GET' && rest === '/search') return this.search(req.query.get('q') ?? '');
+    if (req.method === 'GET' && rest === '/query') return this.query(req.query.get('q') ?? '');
+    if (req.method === 'POST' && rest === '/sobjects/Task') return this.createTask(req.body ?? {});
+    if (req.method === 'GET' && rest === '/limits') {
+      const max = this.opts.dailyApiRequests ?? 15_000;
+      return { status: 200, body: { DailyApiRequests: { Max: max, Remaining: Math.max(0, max - this.apiRequests) }, DailyBulkApiBatches: { Max: 15_000, Remaining: 15_000 } } };
+    }
+    return { status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] };
+  }
+
+  private token(b: Record<string, string>): FakeResponse {
+    const o = this.opts;
+    const fail = (error: string, error_description: string, status = 400): FakeResponse => ({ status, body: { error, error_description } });
+    if (b.grant_type === 'refresh_token') {
+      if (b.client_id !== (o.clientId ?? 'client-1')) return fail('invalid_client_id', 'client identifier invalid');
+      if (b.client_secret !== (o.clientSecret ?? 'secret-1')) return fail('invalid_client', 'invalid client credentials');
+      if (!this.refreshTokens.has(b.refresh_token)) return fail('invalid_grant', 'expired access/refresh token');
+      if (!o.rotateRefreshTokens) return this.issue();
+      this.refreshTokens.delete(b.refresh_token);
+      const next = `5Aep861-refresh-${randomBytes(6).toString('hex')}`;
+      this.refreshTokens.add(next);
+      return this.issue({ refresh_token: next });
+    }
+    if (b.grant_type === 'client_credentials') {
+      if (b.client_id !== (o.clientId ?? 'client-1') || b.client_secret !== (o.clientSecret ?? 'secret-1')) return fail('invalid_client', 'invalid client credentials');
+      return this.issue();
+    }
+    if (b.grant_type === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+      const [header, claims, signature] = String(b.assertion ?? '').split('.');
+      if (!o.jwtPublicKey || !header || !claims || !signature) return fail('invalid_grant', 'invalid assertion');
+      const key = typeof o.jwtPublicKey === 'string' ? createPublicKey(o.jwtPublicKey) : o.jwtPublicKey;
+      const alg = safeJson(Buffer.from(header, 'base64url').toString())?.alg;
+      if (alg !== 'RS256' || !verify('sha256', Buffer.from(`${header}.${claims}`), key, Buffer.from(signature, 'base64url'))) return fail('invalid_grant', 'invalid assertion');
+      const c = safeJson(Buffer.from(claims, 'base64url').toString()) ?? {};
+      if (c.iss !== (o.clientId ?? 'client-1')) return fail('invalid_client_id', 'client identifier invalid');
+      if (!['https://login.salesforce.com', 'https://test.salesforce.com'].includes(c.aud)) return fail('invalid_grant', 'audience is invalid');
+      const now = Date.now() / 1000;
+      if (typeof c.exp !== 'number' || c.exp < now || c.exp > now + 300) return fail('invalid_grant', 'expired authorization code');
+      if (!(o.jwtUsers ?? []).includes(c.sub)) return fail('invalid_grant', 'user hasn\'t approved this consumer');
+      return this.issue();
+    }
+    return fail('unsupported_grant_type', 'grant type not supported');
+  }
+
+  private issue(extra: Record<string, string> = {}): FakeResponse {
+    const accessToken = `00D5g000000ORG1!AQ${randomBytes(16).toString('hex')}`;
+    this.sessions.add(accessToken);
+    const issuedAt = String(Date.now());
+    return {
+      status: 200,
+      body: { access_token: accessToken, signature: randomBytes(16).toString('base64'), scope: 'api refresh_token', instance_url: this.url, id: `${this.url}/id/00D5g000000ORG1AAA/0055g00000USER1AAA`, token_type: 'Bearer', issued_at: issuedAt, ...extra },
+    };
+  }
+
+  private search(sosl: string): FakeResponse {
+    const malformed = (message: string): FakeResponse => ({ status: 400, body: [{ message, errorCode: 'MALFORMED_SEARCH' }] });
+    const m = /^FIND \{(.*)\} IN PHONE FIELDS RETURNING (.*)$/s.exec(sosl);
+    if (!m) return malformed(`unexpected token in search: ${sosl.slice(0, 60)}`);
+    const terms = m[1].split(/ OR /i).map((t) => t.trim());
+    for (const t of terms) if (SOSL_RESERVED.test(t.replace(/\\./g, ''))) return malformed(`line 1:6 mismatched character '${t}': reserved characters must be escaped`);
+    const wanted = new Set(terms.map((t) => digitsOf(t.replace(/\\(.)/g, '$1'))).filter(Boolean));
+    const searchRecords: Record<string, unknown>[] = [];
+    for (const spec of m[2].matchAll(/(\w+)\(([^)]*)\)/g)) {
+      const [, type, inner] = spec;
+      const parsed = /^(.*?)(?: WHERE (\w+) = (true|false))?(?: LIMIT (\d+))?$/.exec(inner.trim());
+      if (!parsed || !PHONE_FIELDS[type]) return malformed(`sObject type '${type}' is not supported.`);
+      const [, fieldList, whereField, whereValue, limit] = parsed;
+      const fields = fieldList.split(',').map((f) => f.trim());
+      const hits = this.objects
+        .filter((o) => o.type === type && PHONE_FIELDS[type].some((f) => wanted.has(digitsOf(o[f]))))
+        .filter((o) => !whereField || String(o[whereField] ?? false) === whereValue)
+        .slice(0, Number(limit ?? 2000));
+      searchRecords.push(...hits.map((o) => this.project(o, fields)));
+    }
+    return { status: 200, body: { searchRecords } };
+  }
+
+  private query(soql: string): FakeResponse {
+    const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: LIMIT (\d+))?$/s.exec(soql.trim());
+    if (!m) return { status: 400, body: [{ message: `unexpected token: ${soql.slice(0, 60)}`, errorCode: 'MALFORMED_QUERY' }] };
+    const [, fieldList, type, where, limit] = m;
+    const conditions: [string, unknown][] = [];
+    if (where) {
+      // field = 'string literal with \' escapes' | true | false, joined by AND
+      const re = /(\w+) = (?:'((?:[^'\\]|\\.)*)'|(true|false))(?: AND |$)/gy;
+      let c: RegExpExecArray | null;
+      let consumed = 0;
+      while ((c = re.exec(where))) {
+        conditions.push([c[1], c[2] !== undefined ? c[2].replace(/\\(.)/g, (_x, ch) => ({ n: '\n', r: '\r', t: '\t' })[ch as 'n'] ?? ch) : c[3] === 'true']);
+        consumed = re.lastIndex;
+      }
+      if (consumed !== where.length) return { status: 400, body: [{ message: `unexpected token: '${where.slice(consumed, consumed + 20)}'`, errorCode: 'MALFORMED_QUERY' }] };
+    }
+    const records = this.objects
+      // Text comparisons in SOQL are case-insensitive; an unset boolean is false, except IsActive.
+      .filter((o) => o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : String(o[f] ?? '').toLowerCase() === String(v).toLowerCase())))
+      .slice(0, Number(limit ?? 2000))
+      .map((o) => this.project(o, fieldList.split(',').map((f) => f.trim())));
+    return { status: 200, body: { totalSize: records.length, done: true, records } };
+  }
+
+  private createTask(body: Record<string, unknown>): FakeResponse {
+    const invalid = (message: string, errorCode: string, fields: string[]): FakeResponse => ({ status: 400, body: [{ message, errorCode, fields }] });
+    const known = [...TASK_FIELDS, ...(this.opts.customTaskFields ?? [])];
+    for (const f of Object.keys(body)) if (!known.includes(f)) return invalid(`No such column '${f}' on sobject of type Task`, 'INVALID_FIELD', []);
+    for (const [f, values] of Object.entries(PICKLISTS)) {
+      if (body[f] !== undefined && !values.includes(String(body[f]))) return invalid(`${f}: bad value for restricted picklist field: ${body[f]}`, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', [f]);
+    }
+    for (const f of ['Subject', 'CallObject', 'CallDisposition']) if (String(body[f] ?? '').length > 255) return invalid(`${f}: data value too large`, 'STRING_TOO_LONG', [f]);
+    if (body.ActivityDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(body.ActivityDate))) return invalid('Due Date Only: value not of required type', 'INVALID_TYPE_ON_FIELD_IN_RECORD', ['ActivityDate']);
+    const ref = (f: string, types: string[]) => body[f] !== undefined && !this.objects.some((o) => o.Id === body[f] && types.includes(o.type));
+    if (ref('OwnerId', ['User'])) return invalid('Assigned To ID: owner cannot be blank', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
+    if (ref('WhoId', ['Contact', 'Lead'])) return invalid('Name ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']);
+    if (ref('WhatId', ['Account'])) return invalid('Related To ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhatId']);
+    const id = this.add('Task', { ...body, CreatedDate: new Date().toISOString() });
+    return { status: 201, body: { id, success: true, errors: [] } };
+  }
+
+  /** The requested fields only, relationship fields (Account.Name) nested, as the API returns them. */
+  private project(o: SfObject, fields: string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = { attributes: { type: o.type, url: `/services/data/v62.0/sobjects/${o.type}/${o.Id}` } };
+    for (const f of fields) {
+      const [rel, sub] = f.split('.');
+      if (!sub) {
+        out[rel] = o[rel] ?? null;
+        continue;
+      }
+      const target = this.objects.find((x) => x.Id === o[`${rel}Id`]);
+      out[rel] = target ? { ...((out[rel] as object) ?? { attributes: { type: target.type === 'User' ? 'Name' : target.type, url: `/services/data/v62.0/sobjects/${target.type}/${target.Id}` } }), [sub]: target[sub] ?? null } : null;
+    }
+    return out;
+  }
+}
+
+function safeJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startFakeSalesforce(opts: FakeSalesforceOptions = {}): Promise<FakeSalesforce> {
+  return new FakeSalesforce(opts).start();
+}
