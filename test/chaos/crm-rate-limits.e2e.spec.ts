@@ -1,0 +1,128 @@
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
+import { FakeRequest } from '../fakes/fake-server';
+import { eventually, startTestApp, TestApp } from '../support/test-app';
+import { admin, callLogJobs, callStream, HS_TOKEN, hubspotConfig, loggedInHubSpot, report, sleep } from './support';
+
+/**
+ * HubSpot's limits during a stream of calls. A rolling-window 429 (HubSpot's TEN_SECONDLY_ROLLING,
+ * scaled to 3 requests in a 1 s window so the test runs in seconds) and 429s carrying Retry-After only delay the
+ * jobs (no attempt spent); a DAILY 429 pauses the connection, holds every job, and an admin resume
+ * after the quota is back releases them. Either way: nothing lost, nothing logged twice.
+ */
+const rateLimitBody = (policyName: string, message: string) => ({ status: 'error', message, errorType: 'RATE_LIMIT', correlationId: 'c0ffee', policyName, groupName: 'api' });
+const isApi = (req: FakeRequest) => req.path !== '/oauth/v1/token';
+
+async function start(): Promise<{ hs: FakeHubSpot; t: TestApp; dir: string }> {
+  const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
+  hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567' });
+  const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-429-'));
+  const t = await startTestApp({ CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN });
+  return { hs, t, dir };
+}
+
+describe('Chaos: HubSpot rate limits', () => {
+  it('429 storm (rolling window without Retry-After, and Retry-After on every 4th request): jobs wait, none fails, every call logged exactly once', async () => {
+    const { hs, t, dir } = await start();
+    try {
+      const storm = { retryAfter: 0, window: 0 };
+      let seen = 0;
+      // Every 4th request: a 429 that says when to come back.
+      hs.inject({
+        match: (req) => isApi(req) && ++seen % 4 === 0 && ++storm.retryAfter > 0,
+        times: Number.MAX_SAFE_INTEGER,
+        status: 429,
+        headers: { 'Retry-After': '1' },
+        body: rateLimitBody('TEN_SECONDLY_ROLLING', 'You have reached your ten_secondly_rolling limit.'),
+      });
+      // The rest: HubSpot's rolling window, scaled down to 3 requests per second so that even a connector that
+      // batches meets it; the headers give the window, not Retry-After.
+      const passed: number[] = [];
+      hs.inject({
+        match: (req) => {
+          if (!isApi(req)) return false;
+          const now = Date.now();
+          while (passed.length && now - passed[0] >= 1000) passed.shift();
+          if (passed.length >= 3) return ++storm.window > 0;
+          passed.push(now);
+          return false;
+        },
+        times: Number.MAX_SAFE_INTEGER,
+        status: 429,
+        headers: { 'X-HubSpot-RateLimit-Max': '3', 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '1000' },
+        body: rateLimitBody('TEN_SECONDLY_ROLLING', 'You have reached your ten_secondly_rolling limit.'),
+      });
+
+      const stream = callStream([t.url], 2, 20);
+      await sleep(2500);
+      await stream.stop();
+      const r = await report('crm-429-storm', stream, () => loggedInHubSpot(hs, stream.accepted), {
+        ms: 45_000,
+        extra: async () => {
+          const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
+          return { answered429RetryAfter: storm.retryAfter, answered429Window: storm.window, failedAttempts: jobs.failedAttempts, failedSet: jobs.counts.failed };
+        },
+      });
+      expect(r.callsAccepted).toBeGreaterThan(10);
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, failedAttempts: 0 });
+      expect(r.crmRecords).toBe(r.callsAccepted);
+      expect(r.answered429RetryAfter).toBeGreaterThan(0);
+      expect(r.answered429Window).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+      await hs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('DAILY 429: the connection pauses and holds every job; after the quota is back, an admin resume drains them, each call logged once', async () => {
+    const { hs, t, dir } = await start();
+    try {
+      // Enough daily requests for a handful of calls; the rest of the stream meets the DAILY 429.
+      hs.setRateLimit({ perWindow: 1_000_000, windowMs: 1000, daily: 12 });
+      const stream = callStream([t.url], 2, 20);
+      await sleep(2500);
+      await stream.stop();
+
+      // Every call-log job has run at least once: logged, or held by the pause. None failed.
+      const held = await eventually(
+        async () => {
+          const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
+          const c = jobs.counts;
+          return c.waiting + c.active + c.prioritized === 0 && c.completed + c.delayed === stream.accepted.size ? jobs : undefined;
+        },
+        20_000,
+        'every call-log job to be logged or held',
+      );
+      const ready = (await (await fetch(`${t.url}/health/ready`)).json()) as { crm: Record<string, { pausedUntil?: string }> };
+      const loggedBeforeResume = loggedInHubSpot(hs, stream.accepted).size;
+      expect(held.counts.failed).toBe(0);
+      expect(held.counts.delayed).toBeGreaterThan(0);
+      expect(loggedBeforeResume + held.counts.delayed).toBe(stream.accepted.size);
+      expect(ready.crm.hs.pausedUntil).toEqual(expect.any(String));
+      expect(Date.parse(ready.crm.hs.pausedUntil!)).toBeGreaterThan(Date.now() + 60_000); // until HubSpot's next day, not a retry
+
+      // HubSpot's quota is back (a new day, or a bigger plan): ops resume the connection.
+      hs.setRateLimit({ perWindow: 1_000_000, windowMs: 1000 });
+      expect((await admin(t.url, 'POST', '/admin/connections/hs/resume')).status).toBe(200);
+      const r = await report('crm-429-daily', stream, () => loggedInHubSpot(hs, stream.accepted), {
+        ms: 20_000,
+        extra: async () => {
+          const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
+          return { heldByPause: held.counts.delayed, loggedBeforeResume, pauses: t.logs.filter((l) => l.event === 'crm.paused').length, failedSet: jobs.counts.failed };
+        },
+      });
+      expect(r.callsAccepted).toBeGreaterThan(10);
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0 });
+      expect(r.crmRecords).toBe(r.callsAccepted);
+      expect(r.pauses).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+      await hs.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
