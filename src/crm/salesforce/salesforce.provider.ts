@@ -2,6 +2,7 @@ import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { CallRecord } from '../../calls/call-record';
 import { maskNumber } from '../../logging/logger';
 import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
 import { phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
@@ -33,7 +34,7 @@ export class SalesforceProvider implements CrmProvider {
   constructor(
     readonly connection: string,
     private readonly settings: SalesforceSettings,
-    private readonly deps: SalesforceAuthDeps,
+    private readonly deps: SalesforceAuthDeps & { budget?: RequestBudgetHandle },
   ) {
     this.auth = new SalesforceAuthManager(settings, deps, settings.lookupTimeoutMs * 10);
     this.conn = new Connection({
@@ -148,6 +149,8 @@ export class SalesforceProvider implements CrmProvider {
     try {
       return await withTimeout(
         async () => {
+          // Screen-pop lookups may use the whole budget; everything else leaves them a share.
+          await this.deps.budget?.acquire(what === 'lookup' ? 'interactive' : 'bulk');
           if (!this.conn.accessToken) {
             const session = await this.auth.session();
             this.conn.accessToken = session.accessToken;
