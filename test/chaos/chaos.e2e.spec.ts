@@ -40,7 +40,7 @@ describe('Chaos', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-worker-'));
     const configFile = fileCrmConfig(dir);
     const api = await startTestApp({ ROLE: 'api', CONFIG_FILE: configFile });
-    const startWorker = () => ConnectorProcess.start('worker', { REDIS_PREFIX: api.prefix, CONFIG_FILE: configFile });
+    const startWorker = () => ConnectorProcess.spawn('worker', { REDIS_PREFIX: api.prefix, CONFIG_FILE: configFile });
     let worker = await startWorker();
     let kills = 0;
     try {

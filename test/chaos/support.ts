@@ -237,20 +237,22 @@ export class ConnectorProcess {
     return this.output.join('');
   }
 
-  /** Forks the process; an API process is returned once it answers HTTP. */
-  static async start(role: 'api' | 'worker', env: Record<string, string>): Promise<ConnectorProcess> {
-    const p = new ConnectorProcess(role, role === 'api' ? await freePort() : 0, env);
-    if (role === 'api') {
-      await eventually(
-        async () => {
-          if (p.proc.exitCode !== null) throw new Error(`api process exited: ${p.lastOutput}`);
-          return (await fetch(`${p.url}/health/live`)).ok ? true : undefined;
-        },
-        20_000,
-        'the api process to answer',
-      );
-    }
-    return p;
+  /** Forks the process; `ready()` waits until an API process answers HTTP. */
+  static async spawn(role: 'api' | 'worker', env: Record<string, string>): Promise<ConnectorProcess> {
+    return new ConnectorProcess(role, role === 'api' ? await freePort() : 0, env);
+  }
+
+  async ready(): Promise<this> {
+    if (this.role !== 'api') return this;
+    await eventually(
+      async () => {
+        if (this.proc.exitCode !== null) throw new Error(`api process exited: ${this.lastOutput}`);
+        return (await fetch(`${this.url}/health/live`)).ok ? true : undefined;
+      },
+      30_000,
+      `the api process on :${this.port} to answer`,
+    );
+    return this;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
