@@ -57,6 +57,14 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     expect(tokenPosts()).toBe(2);
   });
 
+  it('two instances starting together make one grant: the second waits for the first one\'s token', async () => {
+    sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
+    const [a, b] = [make(), make()];
+    const results = await Promise.all([a.findContactsByPhone(query), b.findContactsByPhone(query), a.findContactsByPhone(query), b.findContactsByPhone(query)]);
+    expect(results.map((r) => r.length)).toEqual([1, 1, 1, 1]);
+    expect(tokenPosts()).toBe(1);
+  });
+
   it('a second instance uses the shared session, and a rotated refresh token is kept and used after a restart', async () => {
     await sf.close();
     await start({ rotateRefreshTokens: true });
