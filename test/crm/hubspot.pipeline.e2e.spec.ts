@@ -30,7 +30,8 @@ describe('HubSpot through the running connector', () => {
     hs.addOwner({ id: '88', email: 'bob@example.com', firstName: 'Bob' });
     janeId = hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567', hubspot_owner_id: '77' });
     dir = mkdtempSync(join(tmpdir(), 'vncc-hs-'));
-    // hsq is the same portal under another connection name, so its quota pause leaves hs alone.
+    // hsq and hs1 are the same portal under other connection names: hsq's quota pause leaves hs
+    // alone, and hs1 logs one call per request, so a fault injected for one call hits only that call.
     writeFileSync(
       join(dir, 'connector.yaml'),
       `calls: { hangupSettleMs: 50 }
@@ -38,10 +39,12 @@ workers: { callLogAttempts: 4 }
 connections:
   hs: { type: hubspot, basePath: "${hs.url}", auth: { flow: private-app, tokenEnv: HS_TOKEN } }
   hsq: { type: hubspot, basePath: "${hs.url}", auth: { flow: private-app, tokenEnv: HS_TOKEN } }
+  hs1: { type: hubspot, basePath: "${hs.url}", auth: { flow: private-app, tokenEnv: HS_TOKEN }, batch: { maxSize: 1 } }
 mappings:
   organisations:
     "0003*": { connection: hs, country: US, owner: { id: "77" } }
     "0004*": { connection: hsq, country: US, owner: { id: "77" } }
+    "0006*": { connection: hs1, country: US, owner: { id: "77" } }
   extensions:
     "0003*211": { owner: { email: bob@example.com } }
     "0003*299": { actions: { unknownCaller: ignore } }
@@ -152,6 +155,7 @@ mappings:
   });
 
   it('429 (with and without Retry-After), 503, a dropped connection and a lost create response each still end in exactly one Call', async () => {
+    const ext = '0006*210';
     const faults = {
       retryAfter: { status: 429, headers: { 'Retry-After': '1' }, body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' } },
       // HubSpot's rolling-window 429 carries no Retry-After, only the window's length.
@@ -165,17 +169,29 @@ mappings:
     // Counts the requests each fault was applied to (its predicate is only asked while it is armed).
     const hits = Object.fromEntries(Object.keys(faults).map((name) => [name, 0])) as Record<Name, number>;
     for (const [name, fault] of Object.entries(faults)) {
-      const isCreate = isCreateOf(ids[name as Name]);
+      const isCreate = isCreateOf(ids[name as Name], ext);
       hs.inject({ ...fault, match: (r) => isCreate(r) && ++hits[name as Name] > 0 });
     }
     // All at once: the slowest (the 10 s window) sets the test's length.
-    await Promise.all(Object.values(ids).map((id) => answered(id)));
-    await Promise.all(Object.values(ids).map((id) => settled(id)));
+    await Promise.all(Object.values(ids).map((id) => answered(id, ext)));
+    await Promise.all(Object.values(ids).map((id) => settled(id, ext)));
     for (const [name, id] of Object.entries(ids)) {
-      expect({ name, faultApplied: hits[name as Name], calls: callsOf(id).length }).toEqual({ name, faultApplied: 1, calls: 1 });
+      expect({ name, faultApplied: hits[name as Name], calls: callsOf(id, ext).length }).toEqual({ name, faultApplied: 1, calls: 1 });
     }
     // The lost response was a create HubSpot performed: the retry found it instead of creating again.
-    expect(hs.requests.filter(isCreateOf(ids.lostResponse))).toHaveLength(1);
+    expect(hs.requests.filter(isCreateOf(ids.lostResponse, ext))).toHaveLength(1);
+  }, 40_000);
+
+  it('a batch create whose response is lost is not created again: each call of the batch ends in exactly one Call', async () => {
+    const ids = [newCallId(), newCallId(), newCallId()];
+    const inBatch = ids.map((id) => isCreateOf(id));
+    const lost: FakeRequest[] = [];
+    hs.inject({ drop: true, afterCommit: true, match: (r) => inBatch.some((f) => f(r)) && lost.push(r) > 0 });
+    // Hung up together, the three usually share one batch; whichever batch the fault hit, its calls were created.
+    await Promise.all(ids.map((id) => answered(id)));
+    await Promise.all(ids.map((id) => settled(id)));
+    expect(lost.map((r) => r.path)).toEqual(['/crm/v3/objects/calls/batch/create']);
+    expect(ids.map((id) => callsOf(id).length)).toEqual([1, 1, 1]);
   }, 40_000);
 
   it('an unknown caller is logged without a contact (log-without-contact), or not at all (ignore)', async () => {
