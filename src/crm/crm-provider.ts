@@ -88,6 +88,12 @@ export interface CallLogInput {
   ownerId?: string;
   subject: string;
   description: string;
+  /**
+   * false only when no earlier attempt at this call can have reached the CRM (the job's first
+   * run: not retried, not stalled, not replayed), so the provider may skip its search for an
+   * activity carrying the key: the lone create is then one request. Absent means true.
+   */
+  mayExist?: boolean;
 }
 
 export interface LoggedActivity {

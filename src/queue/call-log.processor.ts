@@ -92,6 +92,8 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
         match,
         ownerId,
         subject: callSubject(record, match, mapping.country),
+        // Only a run after a failure, a stall or a replay can find the call already in the CRM.
+        mayExist: job.attemptsStarted > 1 || job.attemptsMade > 0 || job.stalledCounter > 0,
         description: callDescription(record, mapping.country),
       }));
       await this.crm.redis.set(marker, JSON.stringify({ id: activity.id, url: activity.url }), 'EX', MARKER_TTL_SECONDS);

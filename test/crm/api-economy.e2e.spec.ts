@@ -47,6 +47,7 @@ mappings:
     actions: { popOnDialIn: false, popOnDialOut: false }
   extensions:
     "0003*299": { owner: { id: "999" } }
+    "0003*220": { actions: { popOnDialIn: true } }
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), HS_TOKEN: 'pat-test-token' });
@@ -81,6 +82,25 @@ mappings:
     expect(hs.requests.filter((r) => r.status === 429)).toHaveLength(0);
     // One request a call would be 300 searches, 300 key checks and 300 creates.
     expect(hs.requests.length / CALLS).toBeLessThan(0.3);
+  });
+
+  it('at low load, a call whose Dial-In looked the caller up costs one request to log: the create', async () => {
+    const callId = newCallId();
+    const from = '0015559876543';
+    contactOf.set(from, hs.addContact({ firstname: 'Lone', phone: '(555) 987-6543' }));
+    const searches = () => hs.requests.filter((r) => r.path === '/crm/v3/objects/contacts/search').length;
+    const before = searches();
+    expect((await sendEvent(t.url, 'dial-in', { CallID: callId, CallerIDNum: from, CalledExtension: '0003*220', CallFlow: 'IN', CallStatus: 'CALLING' })).status).toBe(202);
+    await eventually(() => (searches() > before ? true : undefined), 10_000, 'the pop lookup');
+    const requestsBefore = hs.requests.length;
+    const calls = hs.calls().length;
+    expect((await hangup(callId, from, '0003*220')).status).toBe(202);
+    await eventually(() => (hs.calls().length > calls ? true : undefined), 10_000, 'the call logged');
+    await new Promise((r) => setTimeout(r, 300));
+    const requests = hs.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path}`);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatch(/^POST \/crm\/v3\/objects\/calls(\/batch\/create)?$/);
+    expect(hs.calls().at(-1)!.associations).toEqual([expect.objectContaining({ to: { id: contactOf.get(from) } })]);
   });
 
   it('a call HubSpot refuses (unknown owner) fails alone; the calls batched with it are logged', async () => {

@@ -71,11 +71,14 @@ export class HubSpotProvider implements CrmProvider {
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
     const url = contactOf(input)?.url;
     // A retry after HubSpot created the call but the answer was lost finds it here.
-    const existing = await this.findLoggedCalls([input.key]);
+    const existing = await this.findLoggedCalls(input.mayExist === false ? [] : [input.key]);
     const id = existing.get(input.key);
     if (id) return { id, url, created: false };
-    const created = await this.call('logCall', undefined, () => this.client.crm.objects.calls.basicApi.create(callEngagement(input, this.settings.callKeyProperty)));
-    return { id: created.id, url, created: true };
+    return { id: await this.createCall(input), url, created: true };
+  }
+
+  private async createCall(input: CallLogInput): Promise<string> {
+    return (await this.call('logCall', undefined, () => this.client.crm.objects.calls.basicApi.create(callEngagement(input, this.settings.callKeyProperty)))).id;
   }
 
   /**
@@ -84,7 +87,7 @@ export class HubSpotProvider implements CrmProvider {
    * all of it), the calls are created one by one so only the bad one fails.
    */
   async logCalls(inputs: CallLogInput[]): Promise<(LoggedActivity | CrmError)[]> {
-    const existing = await this.findLoggedCalls(inputs.map((i) => i.key));
+    const existing = await this.findLoggedCalls(inputs.filter((i) => i.mayExist !== false).map((i) => i.key));
     const pending = new Map<string, CallLogInput>();
     for (const i of inputs) if (!existing.has(i.key)) pending.set(i.key, i);
     const created = new Map<string, string | CrmError>();
@@ -97,7 +100,12 @@ export class HubSpotProvider implements CrmProvider {
         for (const r of res.results) created.set(String(r.properties[keyProperty]), r.id);
       } catch (err) {
         if (!(err instanceof CrmError) || err.kind !== 'permanent') throw err;
-        for (const i of pending.values()) created.set(i.key, await this.logCall(i).then((a) => a.id, (e: unknown) => (e instanceof CrmError ? e : classifyHubSpotError(e))));
+        // HubSpot may have created part of the batch before refusing the rest: look again first.
+        const partial = await this.findLoggedCalls([...pending.keys()]);
+        for (const i of pending.values()) {
+          const id = partial.get(i.key) ?? (await this.createCall(i).catch((e: unknown) => (e instanceof CrmError ? e : classifyHubSpotError(e))));
+          created.set(i.key, id);
+        }
       }
     }
     return inputs.map((i) => {
@@ -115,6 +123,7 @@ export class HubSpotProvider implements CrmProvider {
     const keyProperty = this.settings.callKeyProperty;
     await this.ensureKeyProperty();
     const found = new Map<string, string>();
+    if (keys.length === 0) return found;
     const wanted = unique(keys);
     for (let i = 0; i < wanted.length; i += MAX_IN_VALUES) {
       const values = wanted.slice(i, i + MAX_IN_VALUES);
