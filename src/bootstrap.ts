@@ -59,7 +59,9 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
   countEvents(fastify, app.get(MetricsService));
   fastify.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   if (env.role !== 'worker') mountQueueDashboard(app, env);
-  app.enableShutdownHooks();
+  // Not SIGHUP: Nest's default list includes it, and would shut the connector down on the signal
+  // that ops send to reload the configuration (ConfigStore listens for it).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen({ port: env.port, host: env.host });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
