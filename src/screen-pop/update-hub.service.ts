@@ -131,7 +131,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
     const streamId = id ?? update.streamId;
     if (!streamId) return undefined;
     const country = this.mappings.resolve(extension).country;
-    const display = { number: formatNumber(update.record.remoteNumber, country) };
+    const display = { number: formatNumber(update.record.remoteNumber, country), did: formatNumber(update.record.callee.did, country) };
     return { extension, id: streamId, data: JSON.stringify({ ...update, streamId, display }) };
   }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { CallUpdatePublisher } from '../../src/calls/call-update.publisher';
 import { signAgentToken } from '../../src/screen-pop/agent-token';
 import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 import { openSse, SseConnection, updatesOf } from './sse-client';
+import { stopInstance } from './instances';
 
 const SECRET = 'agent-link-secret-for-tests-0123456789';
 
@@ -36,7 +38,7 @@ mappings:
   });
   afterAll(async () => {
     open.forEach((c) => c.close());
-    await b?.close();
+    if (b) await stopInstance(b);
     await a?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -67,6 +69,21 @@ mappings:
     expect(Date.parse(minted.expiresAt) - Date.now()).toBeGreaterThan(7.9 * 3600_000);
     const session = await fetch(`${a.url}/agent/session?token=${minted.token}`);
     expect(await session.json()).toEqual({ extensions: ['0003*210', '0003*211'], expiresAt: minted.expiresAt });
+  });
+
+  it('npm run agent-link prints a link the server accepts (built CLI, same secret from the environment)', async () => {
+    const cli = spawnSync(process.execPath, [resolve(__dirname, '../../dist/cli/agent-link.js'), '--ext', '0003*210', '--ext', '0003*212', '--ttl-hours', '2', '--url', a.url, '--json'], {
+      env: { PATH: process.env.PATH, AGENT_LINK_SECRET: SECRET },
+      encoding: 'utf8',
+    });
+    expect(cli.stderr).toBe('');
+    const printed = JSON.parse(cli.stdout);
+    expect(printed.url).toBe(`${a.url}/agent?token=${printed.token}`);
+    const session = await fetch(`${a.url}/agent/session?token=${printed.token}`);
+    expect(await session.json()).toEqual({ extensions: ['0003*210', '0003*212'], expiresAt: printed.expiresAt });
+    const refused = spawnSync(process.execPath, [resolve(__dirname, '../../dist/cli/agent-link.js'), '--ext', 'nope'], { env: { PATH: process.env.PATH, AGENT_LINK_SECRET: SECRET }, encoding: 'utf8' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/Cannot sign: an extension is an extended/);
   });
 
   it('the page and its stream refuse missing (401), forged (401) and expired (403) links, with a message', async () => {

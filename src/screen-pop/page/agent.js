@@ -79,7 +79,7 @@
     if (!known || update.record.events.length >= call.record.events.length) call.record = update.record;
     if (update.lookup && (!call.lookup || call.lookup.status === 'pending' || update.lookup.status !== 'pending')) call.lookup = update.lookup;
     if (update.activity) call.activity = update.activity;
-    if (update.display && update.display.number) call.display = update.display;
+    if (update.display) call.display = update.display;
     calls.set(key, call);
     trim();
     render();
@@ -208,7 +208,7 @@
       best && best.company ? el('p', { class: 'company', text: best.company }) : null,
       unknown && party.name ? el('p', { class: 'company', text: 'Caller ID name: ' + party.name }) : null,
       number ? el('p', { class: 'number', text: number }) : null,
-      el('p', { class: 'line', text: 'On line ' + r.extension + (r.callee.did && r.direction === 'inbound' ? ' · dialled ' + r.callee.did : '') }),
+      el('p', { class: 'line', text: 'On line ' + r.extension + (r.callee.did && r.direction === 'inbound' ? ' · dialled ' + (call.display.did || r.callee.did) : '') }),
       el('p', { class: 'lookup', text: lookupLine(call) }),
     ];
     if (call.lookup && call.lookup.matches.length) {
