@@ -153,6 +153,45 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     expect(sf.tasks()).toHaveLength(1);
   });
 
+  it('a first attempt (mayExist: false) creates without searching: one request per call', async () => {
+    const p = make();
+    await p.findContactsByPhone(query);
+    const before = sf.requests.length;
+    await expect(p.logCall({ key: 'k-first', record: record(), subject: 's', description: 'd', mayExist: false })).resolves.toMatchObject({ created: true });
+    expect(sf.requests.slice(before).map((r) => `${r.method} ${r.path.replace(/^\/services\/data\/v[\d.]+/, '')}`)).toEqual(['POST /sobjects/Task']);
+  });
+
+  it('logs a batch in two requests (key query, sObject Collections create), one result per call, a refused Task failing alone', async () => {
+    const p = make();
+    const done = await p.logCall({ key: 'k-b1', record: record(), subject: 's', description: 'd' });
+    const before = sf.requests.length;
+    const results = await p.logCalls!([
+      { key: 'k-b1', record: record(), subject: 's', description: 'd' },
+      { key: 'k-b2', record: record({ callId: 'call-2' }), ownerId: ann, subject: 's2', description: 'd' },
+      { key: 'k-b3', record: record({ callId: 'call-3' }), ownerId: '0055g00000NOPE1AAA', subject: 's3', description: 'd' },
+      { key: 'k-b4', record: record({ callId: 'call-4' }), subject: 's4', description: 'd', mayExist: false },
+    ]);
+    expect(results).toEqual([
+      { id: done.id, url: done.url, created: false },
+      { id: expect.stringMatching(/^00T/), url: expect.stringContaining('/lightning/r/Task/'), created: true },
+      expect.objectContaining({ kind: 'permanent', opts: expect.objectContaining({ code: 'INVALID_CROSS_REFERENCE_KEY' }) }),
+      expect.objectContaining({ created: true }),
+    ]);
+    expect(sf.requests.slice(before).map((r) => r.method + ' ' + r.path.split('/').slice(4).join('/'))).toEqual(['GET query', 'POST composite/sobjects']);
+    expect(sf.requests.at(-2)!.query.get('q')).toBe("SELECT Id, CallObject FROM Task WHERE CallObject IN ('k-b1', 'k-b2', 'k-b3')");
+    expect(sf.tasks().map((t) => [t.CallObject, t.OwnerId])).toEqual([['k-b1', undefined], ['k-b2', ann], ['k-b4', undefined]]);
+  });
+
+  it('a batch whose answer was lost is found on retry: no Task twice', async () => {
+    const p = make();
+    const batch = ['k-l1', 'k-l2'].map((key) => ({ key, record: record(), subject: key, description: 'd' }));
+    sf.inject({ method: 'POST', pathIncludes: '/composite/sobjects', afterCommit: true, drop: true });
+    await expect(p.logCalls!(batch)).rejects.toMatchObject({ kind: 'retryable' });
+    const retried = await p.logCalls!(batch);
+    expect(retried.map((r) => (r as { created: boolean }).created)).toEqual([false, false]);
+    expect(sf.tasks()).toHaveLength(2);
+  });
+
   // Every row has five entries: jest passes a `done` callback to a test with more parameters than row entries.
   it.each<[string, string, Parameters<FakeSalesforce['inject']>[0], Partial<CrmError>, number | undefined]>([
     ['the daily API limit', '/search', { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, { kind: 'quota-exhausted' }, 3600_000],

@@ -82,7 +82,11 @@ export class FakeSalesforce extends FakeServer {
     const [, , rest] = m;
     if (req.method === 'GET' && rest === '/search') return this.search(req.query.get('q') ?? '');
     if (req.method === 'GET' && rest === '/query') return this.query(req.query.get('q') ?? '');
-    if (req.method === 'POST' && rest === '/sobjects/Task') return this.createTask(req.body ?? {});
+    if (req.method === 'POST' && rest === '/sobjects/Task') {
+      const refused = this.refuseTask(req.body ?? {});
+      return refused ? { status: 400, body: refused } : { status: 201, body: { id: this.storeTask(req.body), success: true, errors: [] } };
+    }
+    if (req.method === 'POST' && rest === '/composite/sobjects') return this.createCollection(req.body ?? {});
     if (req.method === 'GET' && rest === '/limits') {
       const max = this.opts.dailyApiRequests ?? 15_000;
       return { status: 200, body: { DailyApiRequests: { Max: max, Remaining: Math.max(0, max - this.apiRequests) }, DailyBulkApiBatches: { Max: 15_000, Remaining: 15_000 } } };
@@ -161,29 +165,33 @@ export class FakeSalesforce extends FakeServer {
     const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: LIMIT (\d+))?$/s.exec(soql.trim());
     if (!m) return { status: 400, body: [{ message: `unexpected token: ${soql.slice(0, 60)}`, errorCode: 'MALFORMED_QUERY' }] };
     const [, fieldList, type, where, limit] = m;
-    const conditions: [string, unknown][] = [];
+    const conditions: [string, string | boolean | string[]][] = [];
     if (where) {
-      // field = 'string literal with \' escapes' | true | false, joined by AND
-      const re = /(\w+) = (?:'((?:[^'\\]|\\.)*)'|(true|false))(?: AND |$)/gy;
+      // field = 'string literal with \' escapes' | true | false, or field IN ('a', 'b'), joined by AND
+      const literal = `'(?:[^'\\\\]|\\\\.)*'`;
+      const re = new RegExp(`(\\w+) (?:= (${literal}|true|false)|IN \\((${literal}(?:, ${literal})*)\\))(?: AND |$)`, 'y');
+      const unquote = (l: string) => l.slice(1, -1).replace(/\\(.)/g, (_x, ch) => ({ n: '\n', r: '\r', t: '\t' })[ch as 'n'] ?? ch);
       let c: RegExpExecArray | null;
       let consumed = 0;
       while ((c = re.exec(where))) {
-        conditions.push([c[1], c[2] !== undefined ? c[2].replace(/\\(.)/g, (_x, ch) => ({ n: '\n', r: '\r', t: '\t' })[ch as 'n'] ?? ch) : c[3] === 'true']);
+        if (c[3] !== undefined) conditions.push([c[1], (c[3].match(new RegExp(literal, 'g')) ?? []).map(unquote)]);
+        else conditions.push([c[1], c[2].startsWith("'") ? unquote(c[2]) : c[2] === 'true']);
         consumed = re.lastIndex;
       }
       if (consumed !== where.length) return { status: 400, body: [{ message: `unexpected token: '${where.slice(consumed, consumed + 20)}'`, errorCode: 'MALFORMED_QUERY' }] };
     }
     const records = this.objects
       // Text comparisons in SOQL are case-insensitive; an unset boolean is false, except IsActive.
-      .filter((o) => o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : String(o[f] ?? '').toLowerCase() === String(v).toLowerCase())))
+      .filter((o) => o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : [v].flat().some((x) => String(o[f] ?? '').toLowerCase() === x.toLowerCase()))))
       .slice(0, Number(limit ?? 2000))
       .map((o) => this.project(o, fieldList.split(',').map((f) => f.trim())));
     return { status: 200, body: { totalSize: records.length, done: true, records } };
   }
 
-  private createTask(body: Record<string, unknown>): FakeResponse {
-    const invalid = (message: string, errorCode: string, fields: string[]): FakeResponse => ({ status: 400, body: [{ message, errorCode, fields }] });
-    const known = [...TASK_FIELDS, ...(this.opts.customTaskFields ?? [])];
+  /** Salesforce's validation of a new Task: its REST errors, or undefined when the Task is fine. */
+  private refuseTask(body: Record<string, unknown>): { message: string; errorCode: string; fields: string[] }[] | undefined {
+    const invalid = (message: string, errorCode: string, fields: string[]) => [{ message, errorCode, fields }];
+    const known = ['attributes', ...TASK_FIELDS, ...(this.opts.customTaskFields ?? [])];
     for (const f of Object.keys(body)) if (!known.includes(f)) return invalid(`No such column '${f}' on sobject of type Task`, 'INVALID_FIELD', []);
     for (const [f, values] of Object.entries(PICKLISTS)) {
       if (body[f] !== undefined && !values.includes(String(body[f]))) return invalid(`${f}: bad value for restricted picklist field: ${body[f]}`, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', [f]);
@@ -194,8 +202,25 @@ export class FakeSalesforce extends FakeServer {
     if (ref('OwnerId', ['User'])) return invalid('Assigned To ID: owner cannot be blank', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
     if (ref('WhoId', ['Contact', 'Lead'])) return invalid('Name ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']);
     if (ref('WhatId', ['Account'])) return invalid('Related To ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhatId']);
-    const id = this.add('Task', { ...body, CreatedDate: new Date().toISOString() });
-    return { status: 201, body: { id, success: true, errors: [] } };
+    return undefined;
+  }
+
+  private storeTask(body: Record<string, unknown>): string {
+    const { attributes: _attributes, ...fields } = body;
+    return this.add('Task', { ...fields, CreatedDate: new Date().toISOString() });
+  }
+
+  /** sObject Collections create: up to 200 records, one result each; allOrNone rolls back on any error. */
+  private createCollection(body: { allOrNone?: boolean; records?: Record<string, unknown>[] }): FakeResponse {
+    const records = body.records ?? [];
+    if (records.length > 200) return { status: 400, body: [{ message: 'Number of records in the collection exceeds 200', errorCode: 'EXCEEDED_ID_LIMIT' }] };
+    if (records.some((r) => (r.attributes as { type?: string } | undefined)?.type !== 'Task')) return { status: 400, body: [{ message: 'Only Task records are supported here', errorCode: 'INVALID_TYPE' }] };
+    const refusals = records.map((r) => this.refuseTask(r));
+    const toResult = (errors: { message: string; errorCode: string; fields: string[] }[]) => ({ success: false, errors: errors.map((e) => ({ statusCode: e.errorCode, message: e.message, fields: e.fields })) });
+    if (body.allOrNone && refusals.some(Boolean)) {
+      return { status: 200, body: refusals.map((r) => toResult(r ?? [{ message: 'The transaction was rolled back since another operation in the same transaction failed.', errorCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', fields: [] }])) };
+    }
+    return { status: 200, body: records.map((r, n) => (refusals[n] ? toResult(refusals[n]!) : { id: this.storeTask(r), success: true, errors: [] })) };
   }
 
   /** The requested fields only, relationship fields (Account.Name) nested, as the API returns them. */

@@ -1,5 +1,4 @@
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
-import { CallRecord } from '../../calls/call-record';
 import { maskNumber } from '../../logging/logger';
 import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle } from '../request-budget';
@@ -7,19 +6,9 @@ import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
 import { phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
 import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
+import { callTask, recordError } from './salesforce-task';
 import { lightningBase, newContactUrl, recordUrl } from './salesforce-urls';
 import { SalesforceSettings } from './salesforce.settings';
-
-/** Task.CallDisposition is free text (255): the outcome as a salesperson reads it. */
-const DISPOSITION: Record<CallRecord['outcome'], string> = {
-  answered: 'Answered',
-  missed: 'No answer',
-  busy: 'Busy',
-  cancelled: 'Cancelled',
-  failed: 'Failed',
-  ringing: 'Ringing',
-  talking: 'In progress',
-};
 
 /**
  * Salesforce through jsforce: SOSL phone search, a Task per call, the three OAuth flows. jsforce's
@@ -28,6 +17,8 @@ const DISPOSITION: Record<CallRecord['outcome'], string> = {
  */
 export class SalesforceProvider implements CrmProvider {
   readonly type = 'salesforce';
+  /** sObject Collections take 200 records per request. */
+  readonly maxBatch = 200;
   private readonly conn: Connection;
   private readonly auth: SalesforceAuthManager;
 
@@ -64,35 +55,44 @@ export class SalesforceProvider implements CrmProvider {
   }
 
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
-    const keyField = this.settings.callKeyField;
     // A retry after Salesforce created the Task but the answer was lost finds it here.
-    const existing = await this.call<QueryResult<{ Id: string }>>('findTask', undefined, () => this.conn.query<{ Id: string }>(`SELECT Id FROM Task WHERE ${keyField} = ${soqlString(input.key)} LIMIT 1`).then((r) => r));
-    const found = existing.records[0]?.Id;
+    const existing = await this.findTasks(input.mayExist === false ? [] : [input.key]);
+    const found = existing.get(input.key);
     if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
-
-    const r = input.record;
-    const match = input.match;
-    const task: Record<string, unknown> = {
-      Subject: input.subject.slice(0, 255),
-      TaskSubtype: 'Call',
-      CallType: r.direction === 'inbound' ? 'Inbound' : 'Outbound',
-      CallDurationInSeconds: r.talkSeconds ?? 0,
-      CallDisposition: DISPOSITION[r.outcome],
-      // With the default key field, CallObject carries the key (CallID and extension); else the bare CallID.
-      CallObject: r.callId,
-      [keyField]: input.key,
-      Status: 'Completed',
-      ActivityDate: new Date(r.startedAt).toISOString().slice(0, 10),
-      Description: input.description,
-    };
-    // A Task names a person (Contact, Lead) in WhoId and anything else (Account) in WhatId.
-    if (match?.recordType === 'Contact' || match?.recordType === 'Lead') task.WhoId = match.id;
-    else if (match?.recordType === 'Account') task.WhatId = match.id;
-    if (input.ownerId) task.OwnerId = input.ownerId;
-
-    const saved = await this.call('logCall', undefined, () => this.conn.sobject('Task').create(task));
-    if (!saved.success) throw new CrmError('permanent', `Salesforce refused the Task: ${JSON.stringify(saved.errors)}`);
+    const saved = await this.call('logCall', undefined, () => this.conn.sobject('Task').create(callTask(input, this.settings.callKeyField)));
+    if (!saved.success) throw recordError(saved.errors as never);
     return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
+  }
+
+  /**
+   * Up to 200 calls in two requests: one query for Tasks already carrying their keys, one sObject
+   * Collections create (allOrNone false, so one refused Task does not sink the others).
+   */
+  async logCalls(inputs: CallLogInput[]): Promise<(LoggedActivity | CrmError)[]> {
+    const existing = await this.findTasks(inputs.filter((i) => i.mayExist !== false).map((i) => i.key));
+    const pending = [...new Map(inputs.filter((i) => !existing.has(i.key)).map((i) => [i.key, i])).values()];
+    const created = new Map<string, string | CrmError>();
+    if (pending.length > 0) {
+      const saved = await this.call('logCalls', undefined, () => this.conn.sobject('Task').create(pending.map((i) => callTask(i, this.settings.callKeyField)), { allOrNone: false }));
+      saved.forEach((s, n) => created.set(pending[n].key, s.success ? s.id : recordError(s.errors as never)));
+    }
+    const base = this.lightning()!;
+    return inputs.map((i) => {
+      const before = existing.get(i.key);
+      if (before) return { id: before, url: recordUrl(base, 'Task', before), created: false };
+      const id = created.get(i.key);
+      if (id instanceof CrmError) return id;
+      return id ? { id, url: recordUrl(base, 'Task', id), created: true } : new CrmError('retryable', `Salesforce's answer did not include the Task for ${i.key}`);
+    });
+  }
+
+  /** Tasks already carrying these idempotency keys: key → Task id. */
+  private async findTasks(keys: string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const field = this.settings.callKeyField;
+    const soql = `SELECT Id, ${field} FROM Task WHERE ${field} IN (${keys.map(soqlString).join(', ')})`;
+    const result = await this.call<QueryResult<Record<string, string>>>('findTask', undefined, () => this.conn.query<Record<string, string>>(soql).then((r) => r));
+    return new Map(result.records.map((r) => [r[field], r.Id]));
   }
 
   async health(): Promise<CrmHealth> {
