@@ -4,7 +4,7 @@ import { CallStateService } from '../calls/call-state.service';
 import { ConnectorConfig } from '../config/config.schema';
 import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { maskNumber } from '../logging/logger';
+import { maskNumber, withoutRedaction } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
 import { EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
 
@@ -22,13 +22,18 @@ const REDIS_BUDGET_MS = 750;
 
 @Injectable()
 export class IngestService {
+  /** For the accepted line only: every field of it is an identifier, a constant or a masked number. */
+  private readonly acceptedLog: Logger;
+
   constructor(
     private readonly calls: CallStateService,
     private readonly queue: EventQueueService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+  ) {
+    this.acceptedLog = withoutRedaction(log);
+  }
 
   /**
    * Validates, stores and enqueues one event; resolves only once both the call state and the
@@ -63,7 +68,7 @@ export class IngestService {
       throw new EventNotDurableError((err as Error).message);
     }
     const full = this.env.logFullNumbers;
-    this.log.info(
+    this.acceptedLog.info(
       {
         event: 'ingest.accepted',
         type,

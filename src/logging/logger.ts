@@ -38,6 +38,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 /**
+ * The same logger without the redaction above, for hot-path lines made only of fields the caller
+ * has already made safe (validated identifiers, masked numbers, constants). pino runs every
+ * wildcard path ('*.token') over every field of every line: profiling put that at two thirds of
+ * the cost of the one line logged per ingested event (~13 of ~20 µs).
+ */
+export function withoutRedaction(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}
+
+/**
  * Masks a phone number for logs: keeps a leading '+' and the last three digits, so ops can
  * still tell calls apart without the log holding personal data.
  */
