@@ -99,9 +99,12 @@ function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
   });
 }
 
-/** Messages that quote a URL (Nest's "Cannot GET /voipnow/events/?token=...") lose the token's value. */
+/**
+ * Messages that quote a URL (Nest's "Cannot GET /voipnow/events/?token=...") lose its query
+ * string: it holds the token and the event's parameters, phone numbers included.
+ */
 export function scrubSecrets(text: string): string {
-  return text.replace(/([?&](?:token|access_token)=)[^&\s"]*/gi, '$1[redacted]');
+  return text.replace(/(\/[^\s"?]*)\?[^\s"]*/g, '$1?[redacted]');
 }
 
 /** Every Call Event request counted by type and the status it was answered with. */
