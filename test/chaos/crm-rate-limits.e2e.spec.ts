@@ -56,8 +56,10 @@ describe('Chaos: HubSpot rate limits', () => {
         body: rateLimitBody('TEN_SECONDLY_ROLLING', 'You have reached your ten_secondly_rolling limit.'),
       });
 
+      // Calls keep coming until the CRM has answered both kinds of 429 at least twice (at least 2.5 s).
       const stream = callStream([t.url], 2, 20);
       await sleep(2500);
+      await eventually(() => (storm.retryAfter >= 2 && storm.window >= 2 ? true : undefined), 20_000, 'both kinds of 429').catch(() => undefined);
       await stream.stop();
       const r = await report('crm-429-storm', stream, () => loggedInHubSpot(hs, stream.accepted), {
         ms: 45_000,
@@ -81,10 +83,13 @@ describe('Chaos: HubSpot rate limits', () => {
   it('DAILY 429: the connection pauses and holds every job; after the quota is back, an admin resume drains them, each call logged once', async () => {
     const { hs, t, dir } = await start();
     try {
-      // Enough daily requests for a handful of calls; the rest of the stream meets the DAILY 429.
-      hs.setRateLimit({ perWindow: 1_000_000, windowMs: 1000, daily: 12 });
+      // A few calls are logged, then the day's quota runs out while calls keep coming.
       const stream = callStream([t.url], 2, 20);
-      await sleep(2500);
+      await eventually(() => (hs.calls().length >= 3 ? true : undefined), 20_000, 'a few calls logged before the quota runs out');
+      hs.setRateLimit({ perWindow: 1_000_000, windowMs: 1000, daily: 0 });
+      const acceptedBefore = stream.accepted.size;
+      await sleep(1500);
+      await eventually(() => (stream.accepted.size >= acceptedBefore + 5 ? true : undefined), 20_000, 'calls accepted after the quota ran out');
       await stream.stop();
 
       // Every call-log job has run at least once: logged, or held by the pause. None failed.
