@@ -201,7 +201,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     ['a 503 with Retry-After', '/search', { status: 503, headers: { 'Retry-After': '2' }, body: 'Service Unavailable' }, { kind: 'rate-limited' }, 2000],
     ['a 503', '/search', { status: 503, body: [{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }] }, { kind: 'retryable' }, undefined],
     ['a dropped connection', '/search', { drop: true }, { kind: 'retryable', opts: { code: 'ECONNRESET' } }, undefined],
-    ['a malformed query', '/search', { status: 400, body: [{ message: "unexpected token: 'OR'", errorCode: 'MALFORMED_QUERY' }] }, { kind: 'permanent', opts: { code: 'MALFORMED_QUERY' } }, undefined],
+    ['a malformed query', '/search', { status: 400, body: [{ message: "unexpected token: 'OR' near 5551234567", errorCode: 'MALFORMED_QUERY' }] }, { kind: 'permanent', opts: { code: 'MALFORMED_QUERY' }, message: "Salesforce 400 MALFORMED_QUERY: unexpected token: 'OR' near *******567" }, undefined],
     ['a row lock on create', '/sobjects/Task', { status: 400, body: [{ message: 'unable to obtain exclusive access to this record', errorCode: 'UNABLE_TO_LOCK_ROW', fields: [] }] }, { kind: 'retryable', opts: { code: 'UNABLE_TO_LOCK_ROW' } }, undefined],
     ['a validation rule on create', '/sobjects/Task', { status: 400, body: [{ message: 'Calls need a subject', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: ['Subject'] }] }, { kind: 'permanent' }, undefined],
   ])('classifies %s', async (_what, path, fault, expected, retryAfterMs) => {

@@ -1,3 +1,4 @@
+import { maskNumber } from '../../logging/logger';
 import { CrmError } from '../crm-provider';
 import { SalesforceHttpError } from './salesforce-transport';
 
@@ -37,7 +38,9 @@ function classifyHttp(err: SalesforceHttpError): CrmError {
   const first: RestError = Array.isArray(err.body) ? (err.body[0] ?? {}) : {};
   const oauth = !Array.isArray(err.body) && typeof err.body === 'object' && err.body ? (err.body as { error?: string; error_description?: string }) : undefined;
   const code = first.errorCode ?? oauth?.error ?? `HTTP_${status}`;
-  const detail = first.message ?? oauth?.error_description ?? (typeof err.body === 'string' && err.body ? err.body.slice(0, 200) : 'error');
+  // Salesforce's messages can quote the failed SOSL/SOQL, and with it the caller's number: masked,
+  // since these messages end up in logs and in the failed-job list.
+  const detail = (first.message ?? oauth?.error_description ?? (typeof err.body === 'string' && err.body ? err.body.slice(0, 200) : 'error')).replace(/\+?\d[\d ().-]{5,}\d/g, (n) => maskNumber(n)!);
   const message = `Salesforce ${status} ${code}: ${detail}${first.fields?.length ? ` (fields: ${first.fields.join(', ')})` : ''}`;
   const retryAfter = retryAfterMs(headers['retry-after']);
   const opts = { status, code, cause: err };
