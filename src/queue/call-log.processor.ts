@@ -101,7 +101,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
       this.log.info({ event: 'call.logged', callId, extension, connection, activityId: activity.id, created: activity.created, outcome: record.outcome }, 'call logged');
       return this.done(record, { status: 'logged', connection, activity, matchId: match?.id });
     } catch (err) {
-      if (!(err instanceof CrmError)) throw err;
+      if (!(err instanceof CrmError)) throw await this.lastAttempt(job, record, connection, err as Error);
       switch (err.kind) {
         case 'permanent':
           await this.calls.annotate(callId, extension, 'log', { status: 'failed', reason: err.message, connection, at: Date.now() });
@@ -116,7 +116,8 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
           return this.waitForPause(job, token, connection, until, `${connection} quota exhausted`);
         }
         default:
-          throw err; // retryable and auth: BullMQ retries with exponential back-off and jitter
+          // retryable and auth: BullMQ retries with exponential back-off and jitter
+          throw await this.lastAttempt(job, record, connection, err);
       }
     }
   }
@@ -126,6 +127,16 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     this.metrics.calls.inc({ result: outcome.status, reason: outcome.reason ?? '' });
     if (outcome.status === 'skipped') this.log.info({ event: 'call.skipped', callId: record.callId, extension: record.extension, reason: outcome.reason }, 'call not logged');
     return outcome;
+  }
+
+  /** On its last attempt a retryable failure is final: noted on the call and counted, like a permanent one. */
+  private async lastAttempt(job: Job, record: CallRecord, connection: string, err: Error): Promise<Error> {
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      const reason = `${err.message} (attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1})`;
+      await this.calls.annotate(record.callId, record.extension, 'log', { status: 'failed', reason, connection, at: Date.now() }).catch(() => undefined);
+      this.metrics.calls.inc({ result: 'failed', reason: 'retries exhausted' });
+    }
+    return err;
   }
 
   /** Moves the job back to delayed without spending an attempt. */

@@ -46,12 +46,22 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     if (!record) return { skipped: 'call record expired' };
     const mapping = this.mappings.resolve(record.extension);
     const pop = shouldPop(record, mapping);
-    if (!pop.yes) return { skipped: pop.reason };
+    const opensCard = event.type === 'dial-in' || event.type === 'dial-out';
+    if (!pop.yes) {
+      if (opensCard) await this.calls.annotate(record.callId, record.extension, 'pop', { status: 'skipped', event: event.type, reason: pop.reason, at: Date.now() });
+      return { skipped: pop.reason };
+    }
 
     const publish = async (lookup: Lookup) => {
       const publishedAt = Date.now();
       await this.updates.publish({ event: event.type, record, publishedAt, lookup });
       this.metrics.popLatency.observe({ lookup: lookup.status }, (publishedAt - event.receivedAt) / 1000);
+      // For ops' recent-calls list: what the pop (the Dial-In/Dial-Out card) showed. Answer and
+      // Hangup only update that card, and may be processed in any order, so they are not noted.
+      if (lookup.status !== 'pending' && opensCard) {
+        const card = { status: 'popped', event: event.type, lookup: lookup.status, reason: lookup.reason, connection: lookup.connection, matchIds: lookup.matches.map((m) => m.id), at: publishedAt };
+        await this.calls.annotate(record.callId, record.extension, 'pop', card);
+      }
     };
     const look = shouldLookUp(record, mapping);
     const query = look.yes ? phoneQuery(record.remoteNumber, mapping.country) : undefined;
