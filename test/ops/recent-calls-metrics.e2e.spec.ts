@@ -119,4 +119,13 @@ describe('Recent calls and metrics after simulated calls', () => {
     const labelValues = [...text.matchAll(/="([^"]*)"/g)].map((m) => m[1]);
     expect(labelValues.filter((v) => /\d{5,}|\*/.test(v))).toEqual([]);
   });
+
+  it('ops can discard a failed call; it is gone from the failed set and a second discard is a 404', async () => {
+    const { jobs } = await admin('/admin/jobs/failed?queue=call-log');
+    expect(jobs).toHaveLength(1);
+    const discard = () => fetch(`${t.url}/admin/jobs/failed/${encodeURIComponent(jobs[0].id)}?queue=call-log`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    expect(await (await discard()).json()).toEqual({ discarded: jobs[0].id });
+    expect((await admin('/admin/jobs/failed?queue=call-log')).total).toBe(0);
+    expect((await discard()).status).toBe(404);
+  });
 });
