@@ -1,13 +1,16 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { loadConfigFile } from './config/config.loader';
 import { ConnectorConfig } from './config/config.schema';
 import { AppEnv, readEnv } from './config/env';
 import { isEventType } from './ingest/call-event';
+import { IngestAuth } from './ingest/ingest-auth';
+import { INGEST_ROUTE, registerIngestRoutes } from './ingest/ingest.routes';
+import { IngestService } from './ingest/ingest.service';
 import { createLogger, PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './admin/queue-dashboard';
@@ -44,9 +47,10 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
   // text/plain would reach the handlers as a string; VoipNow sends forms, tools send JSON.
   fastify.removeContentTypeParser('text/plain');
   if (env.role !== 'worker') {
+    registerIngestRoutes(fastify, app.get(IngestAuth), app.get(IngestService));
     fastify.route({
       method: ['PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
-      url: '/voipnow/events/:event',
+      url: INGEST_ROUTE,
       handler: (_req, reply) => {
         void reply
           .code(405)
@@ -75,28 +79,33 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
  * Fastify itself for 413/415/bad JSON). Only field names are logged: the values may be numbers.
  */
 function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
-  fastify.addHook('onSend', async (req, reply, payload) => {
-    if (reply.statusCode < 400 || !req.url.startsWith('/voipnow/events/')) return payload;
-    let body: { message?: unknown; problems?: { field: string }[] } = {};
-    try {
-      body = typeof payload === 'string' ? JSON.parse(payload) : {};
-    } catch {
-      // not JSON: nothing more to report than the status
-    }
-    const event = req.url.slice('/voipnow/events/'.length).split('?')[0].slice(0, 40);
-    logger.warn(
-      {
-        event: 'ingest.refused',
-        status: reply.statusCode,
-        type: event,
-        method: req.method,
-        ip: req.ip,
-        ...(body.problems ? { fields: body.problems.map((p) => p.field) } : { reason: typeof body.message === 'string' ? scrubSecrets(body.message).slice(0, 200) : undefined }),
-      },
-      'event refused',
-    );
-    return payload;
+  // A callback hook, not an async one: it runs on every response, and this way the accepted
+  // events (the hot path) cost it one comparison and no promise.
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if (reply.statusCode >= 400 && req.url.startsWith('/voipnow/events/')) logRefused(logger, req, reply.statusCode, payload);
+    done(null, payload);
   });
+}
+
+function logRefused(logger: Logger, req: FastifyRequest, status: number, payload: unknown) {
+  let body: { message?: unknown; problems?: { field: string }[] } = {};
+  try {
+    body = typeof payload === 'string' ? JSON.parse(payload) : {};
+  } catch {
+    // not JSON: nothing more to report than the status
+  }
+  const event = req.url.slice('/voipnow/events/'.length).split('?')[0].slice(0, 40);
+  logger.warn(
+    {
+      event: 'ingest.refused',
+      status,
+      type: event,
+      method: req.method,
+      ip: req.ip,
+      ...(body.problems ? { fields: body.problems.map((p) => p.field) } : { reason: typeof body.message === 'string' ? scrubSecrets(body.message).slice(0, 200) : undefined }),
+    },
+    'event refused',
+  );
 }
 
 /**
@@ -109,9 +118,20 @@ export function scrubSecrets(text: string): string {
 
 /** Every Call Event request counted by type and the status it was answered with. */
 function countEvents(fastify: FastifyInstance, metrics: MetricsService) {
-  fastify.addHook('onResponse', async (req, reply) => {
-    if (!req.url.startsWith('/voipnow/events/')) return;
-    const type = req.url.slice('/voipnow/events/'.length).split('?')[0];
-    metrics.eventsReceived.inc({ type: isEventType(type) ? type : 'unknown', status: String(reply.statusCode) });
+  // One labelled child per (type, status), looked up once: prom-client hashes the labels on every
+  // inc() otherwise. Both label sets are bounded (five types and 'unknown'; HTTP statuses).
+  const counters = new Map<string, { inc(): void }>();
+  fastify.addHook('onResponse', (req, reply, done) => {
+    if (req.url.startsWith('/voipnow/events/')) {
+      const path = req.url.slice('/voipnow/events/'.length);
+      const end = path.indexOf('?');
+      const raw = end < 0 ? path : path.slice(0, end);
+      const type = isEventType(raw) ? raw : 'unknown';
+      const key = `${type} ${reply.statusCode}`;
+      let counter = counters.get(key);
+      if (!counter) counters.set(key, (counter = metrics.eventsReceived.labels({ type, status: String(reply.statusCode) })));
+      counter.inc();
+    }
+    done();
   });
 }

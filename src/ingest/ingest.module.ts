@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { CallsModule } from '../calls/calls.module';
 import { QueueModule } from '../queue/queue.module';
-import { IngestAuthGuard } from './ingest-auth.guard';
-import { IngestController } from './ingest.controller';
+import { IngestAuth } from './ingest-auth';
 import { IngestService } from './ingest.service';
 
+/** The ingest routes themselves are registered on Fastify by bootstrap.ts (see ingest.routes.ts). */
 @Module({
   imports: [CallsModule, QueueModule],
-  controllers: [IngestController],
-  providers: [IngestService, IngestAuthGuard],
+  providers: [IngestService, IngestAuth],
+  exports: [IngestService, IngestAuth],
 })
 export class IngestModule {}

@@ -6,12 +6,24 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * which one (if any) matched.
  */
 export function matchesAnySecret(given: string | undefined, secrets: readonly string[]): boolean {
-  if (!given) return false;
-  const g = createHash('sha256').update(given).digest();
-  let match = false;
-  for (const secret of secrets) {
-    const s = createHash('sha256').update(secret).digest();
-    match = timingSafeEqual(g, s) || match;
-  }
-  return match;
+  return secretMatcher(secrets)(given);
+}
+
+/**
+ * matchesAnySecret with the secrets hashed once, for the ingest path where it runs per event:
+ * only the given value is hashed per call, and it is still compared with every secret.
+ */
+export function secretMatcher(secrets: readonly string[]): (given: string | undefined) => boolean {
+  const digests = secrets.map(sha256);
+  return (given) => {
+    if (!given) return false;
+    const g = sha256(given);
+    let match = false;
+    for (const s of digests) match = timingSafeEqual(g, s) || match;
+    return match;
+  };
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }

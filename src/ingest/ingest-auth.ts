@@ -1,46 +1,53 @@
-import { CanActivate, ExecutionContext, ForbiddenException, HttpException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException, HttpException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { BlockList, isIP } from 'node:net';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { matchesAnySecret } from './secret-compare';
+import { secretMatcher } from './secret-compare';
 
 /**
  * VoipNow cannot sign requests, so the admin puts the secret in the configured URL (`?token=`);
  * tools may send it as a header instead. An optional CIDR allow-list narrows who may call at all.
  */
 @Injectable()
-export class IngestAuthGuard implements CanActivate {
+export class IngestAuth {
   private readonly allow?: BlockList;
+  private readonly matchesToken: (given: string | undefined) => boolean;
   /** Wrong tokens counted per source address: past the limit they get 429 instead of 401, for a minute. */
   private readonly failures: RateLimiterMemory;
 
-  constructor(@Inject(APP_ENV) private readonly env: AppEnv) {
+  constructor(@Inject(APP_ENV) env: AppEnv) {
     if (env.ingestAllowCidrs.length > 0) this.allow = buildAllowList(env.ingestAllowCidrs);
+    this.matchesToken = secretMatcher(env.ingestTokens);
     this.failures = new RateLimiterMemory({ points: env.authFailuresPerMinute, duration: 60, blockDuration: 60 });
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<FastifyRequest>();
+  /**
+   * Returns nothing for a request that may send events; otherwise throws, or returns a promise
+   * that rejects with, the refusal (403, 401, or 429 past the limit). The accepted case stays
+   * synchronous: it runs once per event.
+   */
+  check(req: FastifyRequest): void | Promise<never> {
     if (this.allow && !allowed(this.allow, req.ip)) {
       throw new ForbiddenException(`Source address ${req.ip} is not in INGEST_ALLOW_CIDRS.`);
     }
     const token = tokenOf(req);
-    if (!matchesAnySecret(token, this.env.ingestTokens)) {
-      // Only wrong tokens count, and a right one is never refused: blocking the PBX's address
-      // because one extension still has an old token would drop every event (VoipNow never
-      // retries). Guessing is hopeless anyway against a random token; past the limit a guesser
-      // just gets a cheap 429.
-      await this.failures.consume(req.ip).catch((res: unknown) => {
-        if (res instanceof RateLimiterRes) throw tooMany(res);
-        throw res;
-      });
-      throw new UnauthorizedException(
-        token ? 'The ingest token is not valid.' : 'An ingest token is required: add ?token=<INGEST_TOKEN> to the URL configured in VoipNow, or send an X-Connector-Token header.',
-      );
-    }
-    return true;
+    if (!this.matchesToken(token)) return this.refuse(req.ip, token);
+  }
+
+  private async refuse(ip: string, token: string | undefined): Promise<never> {
+    // Only wrong tokens count, and a right one is never refused: blocking the PBX's address
+    // because one extension still has an old token would drop every event (VoipNow never
+    // retries). Guessing is hopeless anyway against a random token; past the limit a guesser
+    // just gets a cheap 429.
+    await this.failures.consume(ip).catch((res: unknown) => {
+      if (res instanceof RateLimiterRes) throw tooMany(res);
+      throw res;
+    });
+    throw new UnauthorizedException(
+      token ? 'The ingest token is not valid.' : 'An ingest token is required: add ?token=<INGEST_TOKEN> to the URL configured in VoipNow, or send an X-Connector-Token header.',
+    );
   }
 }
 
