@@ -18,7 +18,8 @@ export class CallStateService implements OnApplicationShutdown {
   private readonly ttlMs: number;
 
   constructor(@Inject(APP_ENV) private readonly env: AppEnv, @Inject(CONNECTOR_CONFIG) config: ConnectorConfig) {
-    this.redis = new Redis({ ...failFastOptions(env.redisUrl), connectionName: 'vncc-call-state' });
+    // The request path's one connection: EventQueueService adds the jobs on it too.
+    this.redis = new Redis({ ...failFastOptions(env.redisUrl), connectionName: 'vncc-request-path' });
     // Errors surface on each command; without a listener ioredis would print every reconnect attempt.
     this.redis.on('error', () => undefined);
     // One EVALSHA instead of MULTI/HSETNX/PEXPIRE/EXEC: the ingest hot path's only write besides the job.

@@ -4,12 +4,17 @@ import { Logger } from 'pino';
 import { ConnectorConfig } from '../config/config.schema';
 import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
+import { CallStateService } from '../calls/call-state.service';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
-import { failFastOptions } from './redis';
 import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob } from './queues';
 
-/** The producer side of both queues, on fail-fast connections: used on the HTTP request path. */
+/**
+ * The producer side of both queues, used on the HTTP request path. Both queues share the call
+ * state's fail-fast connection: an event's state write and its job then go out in the same
+ * auto-pipelined socket write and come back in the same read, instead of one of each per
+ * connection (and BullMQ leaves a shared connection open for its owner to close).
+ */
 @Injectable()
 export class EventQueueService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly screenPop: Queue<PopJobData>;
@@ -17,11 +22,12 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     @Inject(APP_ENV) env: AppEnv,
+    calls: CallStateService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
-    const opts = { connection: { ...failFastOptions(env.redisUrl), connectionName: 'vncc-producer' }, prefix: env.redisPrefix };
+    const opts = { connection: calls.redis, prefix: env.redisPrefix };
     this.screenPop = new Queue<PopJobData>(QueueName.ScreenPop, opts);
     this.callLog = new Queue<LogCallJobData>(QueueName.CallLog, opts);
     for (const q of [this.screenPop, this.callLog]) q.on('error', () => undefined);

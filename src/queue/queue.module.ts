@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CallsModule } from '../calls/calls.module';
 import { EventQueueService } from './event-queue.service';
 
-@Module({ providers: [EventQueueService], exports: [EventQueueService] })
+@Module({ imports: [CallsModule], providers: [EventQueueService], exports: [EventQueueService] })
 export class QueueModule {}
