@@ -8,7 +8,7 @@
 import { transformFileSync } from '@swc/core';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,9 +32,9 @@ const work = mkdtempSync(join(tmpdir(), 'vncc-bench-crm-'));
 
 /** The test fakes are TypeScript; SWC turns them into CommonJS next to each other so their imports resolve. */
 function loadFakes() {
-  for (const name of ['fake-server', 'fake-hubspot']) {
-    const { code } = transformFileSync(join(root, 'test/fakes', `${name}.ts`), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } });
-    writeFileSync(join(work, `${name}.js`), code);
+  for (const file of readdirSync(join(root, 'test/fakes')).filter((f) => f.endsWith('.ts'))) {
+    const { code } = transformFileSync(join(root, 'test/fakes', file), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } });
+    writeFileSync(join(work, file.replace(/\.ts$/, '.js')), code);
   }
   return createRequire(join(work, 'index.js'))('./fake-hubspot.js');
 }
