@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { CRM_PROVIDERS } from '../crm/providers';
 import { ConfigError, loadConfigFile, parseConfig } from './config.loader';
 
 const problemsOf = (yaml: string, secret?: (n: string) => string | undefined) => {
@@ -45,6 +46,22 @@ describe(parseConfig.name, () => {
     const yaml = 'connections:\n  support: { type: hubspot, auth: { flow: private-app, tokenEnv: HUBSPOT_TOKEN } }\n';
     expect(problemsOf(yaml, () => undefined)).toEqual(['connections.support: environment variable HUBSPOT_TOKEN (or HUBSPOT_TOKEN_FILE) is not set']);
     expect(problemsOf(yaml, (n) => (n === 'HUBSPOT_TOKEN' ? 'pat-1' : undefined))).toEqual([]);
+  });
+
+  it('refuses unknownCaller: create-contact where the rule ends up on a CRM type that cannot create contacts', () => {
+    // HubSpot's settings are written below; when HubSpot gains createContact, point this at another type.
+    const without = CRM_PROVIDERS.find((p) => p.type === 'hubspot' && !p.capabilities?.createContact);
+    const yaml = (type: string) =>
+      `connections:\n  demo: { type: file, contactsCsv: c.csv, callLogFile: l.jsonl }\n  other: ${type === 'file' ? '{ type: file, contactsCsv: c.csv, callLogFile: l.jsonl }' : `{ type: ${type}, auth: { flow: private-app, tokenEnv: T } }`}\n` +
+      'mappings:\n  defaults: { connection: demo, actions: { unknownCaller: create-contact } }\n  organisations:\n    "0007*": { connection: other }\n';
+    expect(problemsOf(yaml('file'))).toEqual([]);
+    // Refused at the rule whose settings meet the connection that cannot.
+    if (without) {
+      expect(problemsOf(yaml(without.type))).toEqual([
+        `mappings.organisations.0007*: unknownCaller: create-contact, but connection "other" (${without.type}) cannot create contacts; use log-without-contact or ignore`,
+      ]);
+    }
+    expect(CRM_PROVIDERS.find((p) => p.type === 'file')!.capabilities?.createContact).toBe(true);
   });
 
   it('says on which line the offending key is', () => {

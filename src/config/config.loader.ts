@@ -4,6 +4,7 @@ import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { ConnectorConfig, connectorConfigSchema } from './config.schema';
+import { resolveMapping } from '../mappings/resolve-mapping';
 import { checkNumberKeys, lineOf } from './yaml-keys';
 
 /** One thing wrong in a file: the key path, what is wrong, and the line when the file has that key. */
@@ -90,6 +91,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
       problems.push({ path: [...segments, 'connection'].join('.'), segments: [...segments, 'connection'], message: `unknown connection "${rule.connection}" (${known})` });
     }
   }
+  problems.push(...checkCapabilities(config));
   if (secret) {
     for (const [name, settings] of Object.entries(config.connections)) {
       const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
@@ -98,6 +100,35 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
           problems.push({ path: `connections.${name}`, segments: ['connections', name], message: `environment variable ${envName} (or ${envName}_FILE) is not set` });
         }
       }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Actions a connection's CRM type cannot carry out (create-contact on a CRM without it), for the
+ * settings each rule ends up with: an organisation's unknownCaller can meet an extension's connection.
+ */
+function checkCapabilities(config: ConnectorConfig): (ConfigProblem & { segments: PropertyKey[] })[] {
+  const m = config.mappings;
+  const problems: (ConfigProblem & { segments: PropertyKey[] })[] = [];
+  // An extension key no rule has stands for "any other extension" of that level.
+  const effective: [string[], string][] = [
+    [['mappings', 'defaults'], '#'],
+    ...Object.keys(m.organisations).map((org) => [['mappings', 'organisations', org], `${org}#`] as [string[], string]),
+    ...Object.keys(m.extensions).map((ext) => [['mappings', 'extensions', ext], ext] as [string[], string]),
+  ];
+  for (const [segments, extension] of effective) {
+    const resolved = resolveMapping(m, extension);
+    const settings = resolved.connection ? config.connections[resolved.connection] : undefined;
+    if (!settings || resolved.actions.unknownCaller !== 'create-contact') continue;
+    const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
+    if (definition && !definition.capabilities?.createContact) {
+      problems.push({
+        path: segments.join('.'),
+        segments,
+        message: `unknownCaller: create-contact, but connection "${resolved.connection}" (${settings.type}) cannot create contacts; use log-without-contact or ignore`,
+      });
     }
   }
   return problems;

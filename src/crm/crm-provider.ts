@@ -43,6 +43,14 @@ export interface CrmProvider {
   /** Resolves a CRM user id from an e-mail address (mapping `owner: {email}`), once per process. */
   findUserIdByEmail?(email: string): Promise<string | undefined>;
 
+  /**
+   * Creates a record for an unknown caller (mapping `unknownCaller: create-contact`; a Lead in
+   * Salesforce, a contact in HubSpot), once per `input.key`: called again with the same key after
+   * a retry or crash, it returns the record it created. Declare `capabilities.createContact` in
+   * the provider's definition so config validation accepts the mapping.
+   */
+  createContact?(input: NewContactInput): Promise<CrmMatch>;
+
   close?(): Promise<void>;
 }
 
@@ -94,6 +102,16 @@ export interface CallLogInput {
    * activity carrying the key: the lone create is then one request. Absent means true.
    */
   mayExist?: boolean;
+}
+
+export interface NewContactInput {
+  /** The call's idempotency key: at most one record is created per key. */
+  key: string;
+  /** E.164 when the number could be parsed, else as VoipNow sent it. */
+  number: string;
+  /** Caller ID name, when VoipNow sent one. */
+  name?: string;
+  ownerId?: string;
 }
 
 export interface LoggedActivity {

@@ -29,6 +29,8 @@ export interface CrmProviderDefinition<S extends z.ZodObject<{ type: z.ZodLitera
   type: string;
   settings: S;
   secrets(settings: z.infer<S>): string[];
+  /** Optional CrmProvider methods this type implements, so config validation can refuse a mapping that needs a missing one. */
+  capabilities?: { createContact?: boolean };
   /** The API budget the CRM documents for a standard account, used when a connection sets no `rateLimit`. */
   defaultBudget?: BudgetLimits;
   create(connection: string, settings: z.infer<S>, deps: ProviderDeps): CrmProvider;

@@ -14,8 +14,8 @@ export const actionsSchema = z
     logOutbound: z.boolean(),
     /** Extension-to-extension calls are neither looked up nor logged. */
     skipInternal: z.boolean(),
-    /** A caller with no CRM record: log the call with no contact, or do not log it. */
-    unknownCaller: z.enum(['log-without-contact', 'ignore']),
+    /** A caller with no CRM record: log the call with no contact, create a record for the caller and log against it, or do not log it. */
+    unknownCaller: z.enum(['log-without-contact', 'create-contact', 'ignore']),
   })
   .partial()
   .strict();

@@ -9,7 +9,7 @@ import { ConfigStore } from '../config/config.store';
 import { AppEnv } from '../config/env';
 import { callDescription, callSubject } from '../crm/call-summary';
 import { ConnectionPauseService } from '../crm/connection-pause.service';
-import { CrmError, LoggedActivity } from '../crm/crm-provider';
+import { CrmError, CrmMatch, LoggedActivity, PhoneQuery } from '../crm/crm-provider';
 import { CrmBatcher } from '../crm/crm-batcher.service';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { LookupService } from '../crm/lookup.service';
@@ -80,11 +80,11 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
       const query = phoneQuery(record.remoteNumber, mapping.country);
       // Usually a cache hit (the Dial-In looked the number up); otherwise batched with other calls' lookups.
       const matches = query ? (await this.lookups.lookup(connection, query, { bulk: true })).matches : [];
-      const match = matches[0];
-      if (!match && mapping.actions.unknownCaller === 'ignore') {
+      if (!matches[0] && mapping.actions.unknownCaller === 'ignore') {
         return this.done(record, { status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)', connection });
       }
       const ownerId = await this.mappings.ownerId(mapping);
+      const match = matches[0] ?? (query && mapping.actions.unknownCaller === 'create-contact' ? await this.createContact(connection, key, record, query, ownerId) : undefined);
       // Batched with the other calls logged on this connection within the batch's linger time.
       const activity = await this.metrics.timeCrm(connection, 'logCall', () => this.batcher.logCall(connection, {
         key,
@@ -127,6 +127,19 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     this.metrics.calls.inc({ result: outcome.status, reason: outcome.reason ?? '' });
     if (outcome.status === 'skipped') this.log.info({ event: 'call.skipped', callId: record.callId, extension: record.extension, reason: outcome.reason }, 'call not logged');
     return outcome;
+  }
+
+  /** The unknown caller becomes a CRM record (once per call, across retries) that the call is logged against. */
+  private async createContact(connection: string, key: string, record: CallRecord, query: PhoneQuery, ownerId?: string): Promise<CrmMatch | undefined> {
+    const provider = this.crm.get(connection);
+    // Config validation refuses create-contact on a CRM type without it; this only guards a provider swapped mid-job.
+    if (!provider.createContact) return undefined;
+    const name = record.direction === 'inbound' ? record.caller.name : undefined;
+    const created = await this.metrics.timeCrm(connection, 'createContact', () => provider.createContact!({ key, number: query.e164 ?? query.raw, name, ownerId }));
+    // The cached "not found" would hide the new record from this caller's next call.
+    await this.lookups.invalidate(connection, query).catch(() => undefined);
+    this.log.info({ event: 'crm.contact_created', callId: record.callId, extension: record.extension, connection, contactId: created.id }, 'contact created for an unknown caller');
+    return created;
   }
 
   /** On its last attempt a retryable failure is final: noted on the call and counted, like a permanent one. */

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { phoneQuery } from '../phone';
 
 interface ContactRow {
@@ -34,17 +34,21 @@ export class FileProvider implements CrmProvider {
     const wanted = new Set([query.e164, query.national, query.digits].filter(Boolean));
     return rows
       .filter((row) => row.numbers.some((n) => wanted.has(n)))
-      .map((row) => ({
-        connection: this.connection,
-        recordType: 'contact',
-        id: row.id,
-        displayName: row.name,
-        company: row.company || undefined,
-        email: row.email || undefined,
-        phone: row.phone || row.mobile || undefined,
-        ownerId: row.owner || undefined,
-        url: `/file-crm/${encodeURIComponent(this.connection)}/contacts/${encodeURIComponent(row.id)}`,
-      }));
+      .map((row) => this.toMatch(row));
+  }
+
+  private toMatch(row: ContactRow): CrmMatch {
+    return {
+      connection: this.connection,
+      recordType: 'contact',
+      id: row.id,
+      displayName: row.name,
+      company: row.company || undefined,
+      email: row.email || undefined,
+      phone: row.phone || row.mobile || undefined,
+      ownerId: row.owner || undefined,
+      url: `/file-crm/${encodeURIComponent(this.connection)}/contacts/${encodeURIComponent(row.id)}`,
+    };
   }
 
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
@@ -65,6 +69,29 @@ export class FileProvider implements CrmProvider {
 
   async findUserIdByEmail(email: string): Promise<string | undefined> {
     return email;
+  }
+
+  /** Appends the caller to the CSV, under the header's own columns; the id comes from the key, so a retry finds its row. */
+  async createContact(input: NewContactInput): Promise<CrmMatch> {
+    const result = this.writing.then(async () => {
+      const id = `new-${input.key}`;
+      const rows = await this.loadContacts();
+      const existing = rows.find((r) => r.id === id);
+      if (existing) return this.toMatch(existing);
+      const text = await readFile(this.files.contactsCsv, 'utf8');
+      const header = (text.split(/\r?\n/, 1)[0] ?? '').split(',').map((c) => c.trim());
+      if (!header.includes('id') || !header.includes('phone')) {
+        throw new CrmError('permanent', `Contacts file ${this.files.contactsCsv} has no id or phone column to add a contact under.`);
+      }
+      const values: Record<string, string | undefined> = { id, name: input.name ?? input.number, phone: input.number, owner: input.ownerId };
+      const line = header.map((c) => `"${(values[c] ?? '').replace(/"/g, '""')}"`).join(',');
+      await appendFile(this.files.contactsCsv, `${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`);
+      const created = (await this.loadContacts()).find((r) => r.id === id);
+      if (!created) throw new CrmError('retryable', `Contact ${id} was appended to ${this.files.contactsCsv} but cannot be read back.`);
+      return this.toMatch(created);
+    });
+    this.writing = result.catch(() => undefined);
+    return result;
   }
 
   private async append(input: CallLogInput): Promise<LoggedActivity> {

@@ -7,6 +7,7 @@ export const fileProvider = defineProvider({
   type: 'file',
   settings: fileSettings,
   secrets: () => [],
+  capabilities: { createContact: true },
   create: (connection, settings, deps) =>
     new FileProvider(connection, {
       contactsCsv: resolve(deps.configDir, settings.contactsCsv),
