@@ -105,6 +105,13 @@ mappings:
     expect(body.crm.hsbad).toMatchObject({ ok: false, detail: expect.stringMatching(/^auth: HubSpot 401/) });
   });
 
+  it('the active configuration names the secrets\' variables and holds none of their values', async () => {
+    const { status, body } = await admin('GET', '/admin/config');
+    expect(status).toBe(200);
+    expect(body.config.connections.hs.auth).toEqual({ flow: 'private-app', tokenEnv: 'HS_TOKEN' });
+    expect(JSON.stringify(body)).not.toMatch(/pat-test-token|pat-revoked/);
+  });
+
   it('a test lookup the CRM refuses is a 502 naming the kind of failure, not a 500', async () => {
     const refused = await admin('POST', '/admin/lookup', { connection: 'hsbad', number: '0015551234567', fresh: true });
     expect(refused.status).toBe(502);
