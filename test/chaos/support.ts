@@ -42,7 +42,7 @@ mappings:
  * The connector's config for a HubSpot connection at `basePath`. The connector's own budget is set
  * far above the fake's limits: these scenarios are about what the CRM does, not about our scheduler.
  */
-export function hubspotConfig(dir: string, basePath: string, opts: { workers?: string; rateLimit?: string } = {}): string {
+export function hubspotConfig(dir: string, basePath: string, opts: { workers?: string; rateLimit?: string; extensions?: string } = {}): string {
   writeFileSync(
     join(dir, 'connector.yaml'),
     `calls: { hangupSettleMs: 0 }
@@ -57,6 +57,7 @@ connections:
     rateLimit: ${opts.rateLimit ?? '{ requests: 100000, perSeconds: 10 }'}
 mappings:
   defaults: { connection: hs, country: US }
+  extensions: { ${opts.extensions ?? ''} }
 `,
   );
   return join(dir, 'connector.yaml');
