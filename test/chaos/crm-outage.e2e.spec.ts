@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { escapeIdPart } from '../../src/ingest/call-event';
 import { eventually, newCallId, sendEvent, startTestApp } from '../support/test-app';
-import { CALLER, callLogJobs, callStream, CrmSwitch, HS_TOKEN, hubspotConfig, loggedInHubSpot, report, sleep } from './support';
+import { addCallers, CALLER, callLogJobs, callStream, CrmSwitch, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
 
 /**
  * The CRM goes away while calls keep coming: first HubSpot answers 503, then its address refuses
@@ -18,7 +18,7 @@ const POISONED = '0003*299';
 describe('Chaos: CRM down', () => {
   it('HubSpot answers 503, then refuses connections, then returns: the backlog drains, every call logged exactly once, only the unloggable calls fail', async () => {
     const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
-    hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567' });
+    const { caller, contactOf } = addCallers(hs, 40);
     hs.addOwner({ id: '77', email: 'ann@example.com' });
     const crm = await new CrmSwitch(hs.url).up();
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-crm-down-'));
@@ -32,7 +32,7 @@ describe('Chaos: CRM down', () => {
       poisoned.push(params.CallID);
     };
     try {
-      const stream = callStream([t.url], 2, 20);
+      const stream = callStream([t.url], 2, 20, caller);
       await poison();
       await sleep(1500);
 
@@ -66,12 +66,13 @@ describe('Chaos: CRM down', () => {
             maxAttempts: jobs.maxAttempts,
             failedSet: jobs.counts.failed,
             failedInvalidOwner: jobs.failedReasons.filter((m) => m?.includes('not a valid owner id')).length,
+            misassociated: misassociated(hs, stream, contactOf),
             poisonedLogged: hs.calls().filter((c) => poisoned.some((id) => c.properties.voipnow_call_key === `vn-${escapeIdPart(id)}-${escapeIdPart(POISONED)}`)).length,
           };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, refused503: 0, poisonedLogged: 0 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, refused503: 0, poisonedLogged: 0, misassociated: 0 });
       expect(r.failedSet).toBe(poisoned.length);
       expect(r.failedInvalidOwner).toBe(poisoned.length);
       expect(r.crmRecords).toBe(r.callsAccepted);

@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
+import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
-import { eventually, startTestApp, TestApp } from '../support/test-app';
-import { admin, callLogJobs, callStream, HS_TOKEN, hubspotConfig, loggedInHubSpot, report, sleep } from './support';
+import { eventually, startTestApp } from '../support/test-app';
+import { addCallers, admin, callLogJobs, callStream, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
 
 /**
  * HubSpot's limits during a stream of calls. Rolling-window 429s (HubSpot's TEN_SECONDLY_ROLLING,
@@ -26,17 +26,18 @@ function seeded(seed: number): () => number {
   };
 }
 
-async function start(): Promise<{ hs: FakeHubSpot; t: TestApp; dir: string }> {
+/** 40 known callers in rotation: lookups go to HubSpot (and meet its 429s) until each number is cached. */
+async function start() {
   const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
-  hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567' });
+  const callers = addCallers(hs, 40);
   const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-429-'));
   const t = await startTestApp({ CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN });
-  return { hs, t, dir };
+  return { hs, t, dir, ...callers };
 }
 
 describe('Chaos: HubSpot rate limits', () => {
   it('429 storm (2 in 5 requests: rolling-window 429s with and without Retry-After): jobs wait, none fails, every call logged exactly once', async () => {
-    const { hs, t, dir } = await start();
+    const { hs, t, dir, caller, contactOf } = await start();
     try {
       // A seeded share of requests (a fifth each) gets one of HubSpot's two 429 shapes: with
       // Retry-After, or with only the X-HubSpot-RateLimit-* headers naming the (scaled-down, 1 s)
@@ -61,7 +62,7 @@ describe('Chaos: HubSpot rate limits', () => {
       });
 
       // Calls keep coming until the CRM has answered both kinds of 429 at least twice (at least 2.5 s).
-      const stream = callStream([t.url], 2, 20);
+      const stream = callStream([t.url], 2, 20, caller);
       await sleep(2500);
       await eventually(() => (storm.retryAfter >= 2 && storm.window >= 2 ? true : undefined), 20_000, 'both kinds of 429').catch(() => undefined);
       await stream.stop();
@@ -69,11 +70,11 @@ describe('Chaos: HubSpot rate limits', () => {
         ms: 45_000,
         extra: async () => {
           const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
-          return { answered429RetryAfter: storm.retryAfter, answered429Window: storm.window, failedAttempts: jobs.failedAttempts, failedSet: jobs.counts.failed };
+          return { answered429RetryAfter: storm.retryAfter, answered429Window: storm.window, failedAttempts: jobs.failedAttempts, failedSet: jobs.counts.failed, misassociated: misassociated(hs, stream, contactOf) };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, failedAttempts: 0 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, failedAttempts: 0, misassociated: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted);
       expect(r.answered429RetryAfter).toBeGreaterThan(0);
       expect(r.answered429Window).toBeGreaterThan(0);
@@ -85,10 +86,10 @@ describe('Chaos: HubSpot rate limits', () => {
   }, 90_000);
 
   it('DAILY 429: the connection pauses and holds every job; after the quota is back, an admin resume drains them, each call logged once', async () => {
-    const { hs, t, dir } = await start();
+    const { hs, t, dir, caller, contactOf } = await start();
     try {
       // A few calls are logged, then the day's quota runs out while calls keep coming.
-      const stream = callStream([t.url], 2, 20);
+      const stream = callStream([t.url], 2, 20, caller);
       await eventually(() => (hs.calls().length >= 3 ? true : undefined), 20_000, 'a few calls logged before the quota runs out');
       hs.setRateLimit({ perWindow: 1_000_000, windowMs: 1000, daily: 0 });
       const acceptedBefore = stream.accepted.size;
@@ -121,11 +122,11 @@ describe('Chaos: HubSpot rate limits', () => {
         ms: 20_000,
         extra: async () => {
           const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
-          return { heldByPause: held.counts.delayed, loggedBeforeResume, pauses: t.logs.filter((l) => l.event === 'crm.paused').length, failedSet: jobs.counts.failed };
+          return { heldByPause: held.counts.delayed, loggedBeforeResume, pauses: t.logs.filter((l) => l.event === 'crm.paused').length, failedSet: jobs.counts.failed, misassociated: misassociated(hs, stream, contactOf) };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, misassociated: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted);
       expect(r.pauses).toBeGreaterThan(0);
     } finally {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { OwnRedis } from '../support/redis-server';
-import { callLogJobs, callStream, ConnectorProcess, HS_TOKEN, hubspotConfig, loggedInHubSpot, report, sleep } from './support';
+import { addCallers, callLogJobs, callStream, ConnectorProcess, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
 
 /**
  * Scale-out as production runs it: 2 ROLE=api and 2 ROLE=worker processes from dist/, one Redis
@@ -16,7 +16,7 @@ describe('Chaos: scale-out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-scale-'));
     const redis = await OwnRedis.start({ aofDir: dir });
     const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
-    hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567' });
+    const { caller, contactOf } = addCallers(hs, 40);
     hs.setLatency(20); // a CRM round trip takes time, so kills land mid-job
     const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'chaos', CONFIG_FILE: hubspotConfig(dir, hs.url) };
     const processes: ConnectorProcess[] = [];
@@ -35,7 +35,7 @@ describe('Chaos: scale-out', () => {
         workers[i] = await start('worker');
       };
 
-      const stream = callStream(apis.map((a) => a.url), 4, 20);
+      const stream = callStream(apis.map((a) => a.url), 4, 20, caller);
       await sleep(1200);
       await killWorker(0);
       await sleep(1200);
@@ -53,12 +53,12 @@ describe('Chaos: scale-out', () => {
         ms: 45_000,
         extra: async () => {
           const jobs = await callLogJobs(redis.url, 'chaos');
-          return { apiProcesses: apis.length, workerProcesses: workers.length, workerKills, redisRestarts: 1, failedSet: jobs.counts.failed };
+          return { apiProcesses: apis.length, workerProcesses: workers.length, workerKills, redisRestarts: 1, failedSet: jobs.counts.failed, misassociated: misassociated(hs, stream, contactOf) };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
       expect(r.refused503).toBeGreaterThan(0); // Redis was down for a second
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, workerKills: 3 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, workerKills: 3, misassociated: 0 });
       // Every call whose Hangup got 202 is logged; a call refused at Hangup may still be logged
       // if VoipNow's Hangup got through on one API process just before Redis went down.
       expect(r.crmRecords).toBeGreaterThanOrEqual(r.callsAccepted);

@@ -90,6 +90,34 @@ export function loggedInHubSpot(hs: FakeHubSpot, callIds: Iterable<string>): Log
   return counts;
 }
 
+/**
+ * `n` HubSpot contacts with numbers +1 555 200 0000…, and the caller numbers VoipNow would send for
+ * them: a stream rotating over these callers makes the connector look numbers up, not only hit its cache.
+ */
+export function addCallers(hs: FakeHubSpot, n: number): { caller: (i: number) => string; contactOf: Map<string, string> } {
+  const contactOf = new Map<string, string>();
+  const numbers: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const line = String(i).padStart(4, '0');
+    contactOf.set(`001555200${line}`, hs.addContact({ firstname: `Caller${i}`, lastname: 'Chaos', phone: `(555) 200-${line}` }));
+    numbers.push(`001555200${line}`);
+  }
+  return { caller: (i) => numbers[i % n], contactOf };
+}
+
+/** Accepted calls whose HubSpot record is not associated with their caller's contact (logged without it, or with another). */
+export function misassociated(hs: FakeHubSpot, stream: CallStream, contactOf: Map<string, string>): number {
+  const byKey = new Map(hs.calls().map((c) => [String(c.properties.voipnow_call_key), c]));
+  let wrong = 0;
+  for (const id of stream.accepted) {
+    const call = byKey.get(`vn-${escapeIdPart(id)}-${escapeIdPart(EXTENSION)}`);
+    if (!call) continue; // counted as lost
+    const want = contactOf.get(stream.callers.get(id) ?? '');
+    if (!call.associations?.some((a) => a.to.id === want)) wrong += 1;
+  }
+  return wrong;
+}
+
 export interface StreamStats {
   sent: number;
   accepted: number;
@@ -101,15 +129,19 @@ export interface StreamStats {
  * `urls[i % urls.length]` (round robin over API processes). A call counts as accepted when its
  * Hangup got 202; a 503 or a refused connection counts as refused; anything else fails the test.
  */
-export function callStream(urls: string[], senders: number, pauseMs = 10) {
+export function callStream(urls: string[], senders: number, pauseMs = 10, caller: (n: number) => string = () => CALLER) {
   let running = true;
+  let calls = 0;
   const accepted = new Set<string>();
+  /** CallID → the caller's number, for the calls whose Hangup was accepted. */
+  const callers = new Map<string, string>();
   const stats: StreamStats = { sent: 0, accepted: 0, refused503: 0 };
   const loop = async (i: number) => {
     const url = urls[i % urls.length];
     while (running) {
       const id = newCallId();
-      const params = { CallID: id, CallerIDNum: CALLER, CalledExtension: EXTENSION, CallFlow: 'IN' };
+      const from = caller(calls++);
+      const params = { CallID: id, CallerIDNum: from, CalledExtension: EXTENSION, CallFlow: 'IN' };
       for (const [type, extra] of [['dial-in', {}], ['hangup', { CallStatus: 'ANSWER' }]] as const) {
         stats.sent += 1;
         let status: number;
@@ -123,7 +155,10 @@ export function callStream(urls: string[], senders: number, pauseMs = 10) {
         }
         if (status === 202) {
           stats.accepted += 1;
-          if (type === 'hangup') accepted.add(id);
+          if (type === 'hangup') {
+            accepted.add(id);
+            callers.set(id, from);
+          }
         } else stats.refused503 += 1;
       }
       await sleep(pauseMs);
@@ -132,6 +167,7 @@ export function callStream(urls: string[], senders: number, pauseMs = 10) {
   const loops = Array.from({ length: senders }, (_, i) => loop(i));
   return {
     accepted,
+    callers,
     stats,
     stop: async () => {
       running = false;
