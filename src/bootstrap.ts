@@ -118,9 +118,10 @@ export function scrubSecrets(text: string): string {
 
 /** Every Call Event request counted by type and the status it was answered with. */
 function countEvents(fastify: FastifyInstance, metrics: MetricsService) {
-  // One labelled child per (type, status), looked up once: prom-client hashes the labels on every
-  // inc() otherwise. Both label sets are bounded (five types and 'unknown'; HTTP statuses).
-  const counters = new Map<string, { inc(): void }>();
+  // Counted in a plain map and handed to prom-client when /metrics is scraped: prom-client hashes
+  // the label set on every inc(), once per event on the ingest path. Both labels are bounded
+  // (five types and 'unknown'; HTTP statuses).
+  const pending = new Map<string, { type: string; status: string; count: number }>();
   fastify.addHook('onResponse', (req, reply, done) => {
     if (req.url.startsWith('/voipnow/events/')) {
       const path = req.url.slice('/voipnow/events/'.length);
@@ -128,10 +129,17 @@ function countEvents(fastify: FastifyInstance, metrics: MetricsService) {
       const raw = end < 0 ? path : path.slice(0, end);
       const type = isEventType(raw) ? raw : 'unknown';
       const key = `${type} ${reply.statusCode}`;
-      let counter = counters.get(key);
-      if (!counter) counters.set(key, (counter = metrics.eventsReceived.labels({ type, status: String(reply.statusCode) })));
-      counter.inc();
+      const entry = pending.get(key);
+      if (entry) entry.count++;
+      else pending.set(key, { type, status: String(reply.statusCode), count: 1 });
     }
     done();
+  });
+  metrics.addCollector(async () => {
+    for (const entry of pending.values()) {
+      if (entry.count === 0) continue;
+      metrics.eventsReceived.inc({ type: entry.type, status: entry.status }, entry.count);
+      entry.count = 0;
+    }
   });
 }
