@@ -4,8 +4,12 @@ import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
 /**
  * A fake HubSpot CRM v3 API, following HubSpot's documented paths and shapes: contacts and calls
  * search (filterGroups OR-ed, filters AND-ed, 5 groups / 6 filters per group / 18 in total),
- * calls with associations, account info, owners, call properties, private-app and OAuth tokens,
- * and the TEN_SECONDLY_ROLLING / DAILY 429s with their X-HubSpot-RateLimit-* headers.
+ * contact and call create (single and batch) with associations, reads by id or by a unique
+ * property (`idProperty`, single and batch), account info, owners, call and contact properties
+ * (`hasUniqueValue` enforced the way HubSpot answers a duplicate: 400 VALIDATION_ERROR, "… on
+ * <new id>. <existing id> already has that value."), private-app and OAuth tokens, the
+ * TEN_SECONDLY_ROLLING / DAILY 429s with their X-HubSpot-RateLimit-* headers, and an optional
+ * search-index lag (a new object is searchable only `searchLagMs` after its creation).
  */
 interface HsObject {
   id: string;
@@ -13,20 +17,27 @@ interface HsObject {
   createdAt: string;
   updatedAt: string;
   associations?: { to: { id: string }; types: { associationCategory: string; associationTypeId: number }[] }[];
+  /** When search finds it (HubSpot indexes new objects asynchronously). */
+  searchableAt?: number;
 }
+
+type ObjectType = 'calls' | 'contacts';
 
 export interface FakeHubSpotOptions {
   tokens?: string[];
   oauth?: { clientId: string; clientSecret: string; refreshToken: string };
   portalId?: number;
   uiDomain?: string;
+  /** Milliseconds before a created object shows up in searches (HubSpot: usually a few seconds). */
+  searchLagMs?: number;
 }
 
 export class FakeHubSpot extends FakeServer {
   readonly contacts: HsObject[] = [];
   readonly callObjects: HsObject[] = [];
   readonly owners: { id: string; email: string; firstName: string; lastName: string; userId: number }[] = [];
-  readonly callProperties = new Set<string>();
+  /** Custom properties per object type, name → hasUniqueValue. */
+  readonly propertyDefs: Record<ObjectType, Map<string, boolean>> = { calls: new Map(), contacts: new Map() };
   private readonly tokens: Set<string>;
   private oauthTokens = new Set<string>();
   private seq = 100;
@@ -53,6 +64,23 @@ export class FakeHubSpot extends FakeServer {
 
   calls(): HsObject[] {
     return this.callObjects;
+  }
+
+  /** Names of the custom call properties. */
+  get callProperties(): Set<string> {
+    return new Set(this.propertyDefs.calls.keys());
+  }
+
+  /** A custom property that already exists in the portal (e.g. one created non-unique by an older connector). */
+  addProperty(objectType: ObjectType, name: string, opts: { unique: boolean }) {
+    this.propertyDefs[objectType].set(name, opts.unique);
+  }
+
+  /** A call created behind the connector's back (another process, or HubSpot's UI). */
+  addCall(properties: Record<string, string>): string {
+    const r = this.create('calls', { properties: { hs_timestamp: new Date().toISOString(), ...properties } });
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    return (r.body as { id: string }).id;
   }
 
   expireAccessTokens() {
@@ -107,11 +135,18 @@ export class FakeHubSpot extends FakeServer {
     if (method === 'POST' && path === '/oauth/v1/token') return this.oauth(req);
     if (method === 'POST' && path === '/crm/v3/objects/contacts/search') return this.search(this.contacts, req.body);
     if (method === 'POST' && path === '/crm/v3/objects/calls/search') return this.search(this.callObjects, req.body);
-    if (method === 'POST' && path === '/crm/v3/objects/calls') return this.createCall(req.body);
-    if (method === 'POST' && path === '/crm/v3/objects/calls/batch/create') return this.batchCreate(req.body);
-    if (method === 'GET' && path.startsWith('/crm/v3/objects/calls/')) {
-      const call = this.callObjects.find((c) => c.id === path.split('/').pop());
-      return call ? { status: 200, body: view(call) } : notFound('Object not found.');
+    const objects = /^\/crm\/v3\/objects\/(calls|contacts)(?:\/(.+))?$/.exec(path);
+    if (objects) {
+      const type = objects[1] as ObjectType;
+      const rest = objects[2];
+      if (method === 'POST' && rest === undefined) return this.create(type, req.body);
+      if (method === 'POST' && rest === 'batch/create') return this.batchCreate(type, req.body);
+      if (method === 'POST' && rest === 'batch/read') return this.batchRead(type, req.body);
+      if (method === 'GET' && rest && !rest.includes('/')) {
+        const found = this.byId(type, decodeURIComponent(rest), req.query.get('idProperty') ?? undefined);
+        if ('status' in found) return found;
+        return { status: 200, body: view(found, req.query.get('properties')?.split(',')) };
+      }
     }
     if (method === 'GET' && path === '/account-info/v3/details') {
       return { status: 200, body: { portalId: this.opts.portalId ?? 4242, uiDomain: this.opts.uiDomain ?? 'app.hubspot.com', timeZone: 'US/Eastern', companyCurrency: 'USD', additionalCurrencies: [], utcOffset: '-05:00', utcOffsetMilliseconds: -18_000_000, dataHostingLocation: 'na1' } };
@@ -121,15 +156,17 @@ export class FakeHubSpot extends FakeServer {
       const results = this.owners.filter((o) => !email || o.email.toLowerCase() === email.toLowerCase());
       return { status: 200, body: { results: results.map((o) => ({ ...o, archived: false, createdAt: new Date(0).toISOString(), updatedAt: new Date(0).toISOString() })) } };
     }
-    if (method === 'GET' && path.startsWith('/crm/v3/properties/calls/')) {
-      const name = path.split('/').pop()!;
-      return this.callProperties.has(name) ? { status: 200, body: property(name) } : notFound(`Unable to find property ${name}`);
-    }
-    if (method === 'POST' && path === '/crm/v3/properties/calls') {
-      const name = String(req.body?.name ?? '');
-      if (this.callProperties.has(name)) return { status: 409, body: { status: 'error', message: `A property named '${name}' already exists.`, correlationId: cid(), category: 'OBJECT_ALREADY_EXISTS' } };
-      this.callProperties.add(name);
-      return { status: 201, body: property(name) };
+    const props = /^\/crm\/v3\/properties\/(calls|contacts)(?:\/([^/]+))?$/.exec(path);
+    if (props) {
+      const defs = this.propertyDefs[props[1] as ObjectType];
+      const name = props[2];
+      if (method === 'GET' && name) return defs.has(name) ? { status: 200, body: property(name, defs.get(name)!) } : notFound(`Unable to find property ${name}`);
+      if (method === 'POST' && !name) {
+        const wanted = String(req.body?.name ?? '');
+        if (defs.has(wanted)) return { status: 409, body: { status: 'error', message: `A property named '${wanted}' already exists.`, correlationId: cid(), category: 'OBJECT_ALREADY_EXISTS' } };
+        defs.set(wanted, req.body?.hasUniqueValue === true);
+        return { status: 201, body: property(wanted, req.body?.hasUniqueValue === true) };
+      }
     }
     return notFound(`No route for ${method} ${path}`);
   }
@@ -170,7 +207,8 @@ export class FakeHubSpot extends FakeServer {
           }
         }),
       );
-    let results = objects.filter(matches);
+    const now = Date.now();
+    let results = objects.filter((o) => (o.searchableAt ?? 0) <= now).filter(matches);
     const sort = body?.sorts?.[0];
     if (sort?.propertyName) {
       const dir = sort.direction === 'ASCENDING' ? 1 : -1;
@@ -181,38 +219,98 @@ export class FakeHubSpot extends FakeServer {
     return { status: 200, body: { total: results.length, results: results.slice(0, limit).map((o) => view(o, props)) } };
   }
 
-  private createCall(body: any): FakeResponse {
+  private store(type: ObjectType): HsObject[] {
+    return type === 'calls' ? this.callObjects : this.contacts;
+  }
+
+  /** The validation HubSpot runs on a new object; `pending` are objects created earlier in the same batch. */
+  private refuse(type: ObjectType, body: any, pending: HsObject[] = []): FakeResponse | undefined {
     const properties = (body?.properties ?? {}) as Record<string, string>;
     const owner = properties.hubspot_owner_id;
     if (owner && this.owners.length > 0 && !this.owners.some((o) => o.id === owner)) {
       return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"${owner} is not a valid owner id","error":"INVALID_OWNER_ID","name":"hubspot_owner_id"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
     }
-    if (!properties.hs_timestamp) {
+    if (type === 'calls' && !properties.hs_timestamp) {
       return { status: 400, body: { status: 'error', message: 'Property values were not valid: hs_timestamp is required', correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    }
+    for (const name of Object.keys(properties)) {
+      if (['hs_', 'hubspot_'].some((p) => name.startsWith(p)) || BUILT_IN[type].has(name) || this.propertyDefs[type].has(name)) continue;
+      return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"Property \\"${name}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"${name}"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    }
+    for (const [name, unique] of this.propertyDefs[type]) {
+      const value = properties[name];
+      if (!unique || value == null || value === '') continue;
+      const holder = [...this.store(type), ...pending].find((o) => o.properties[name] === value);
+      if (holder) return uniqueConflict(this.opts.portalId ?? 4242, type, name, value, String(this.seq + 1), holder.id);
     }
     for (const a of body?.associations ?? []) {
       if (!this.contacts.some((c) => c.id === String(a.to?.id))) {
         return { status: 400, body: { status: 'error', message: `Association to contact ${a.to?.id} is invalid: object not found`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
       }
     }
-    const now = new Date().toISOString();
-    const call: HsObject = { id: String(++this.seq), properties: { ...properties, hs_object_id: '', hs_createdate: now }, createdAt: now, updatedAt: now, associations: body?.associations ?? [] };
-    call.properties.hs_object_id = call.id;
-    this.callObjects.push(call);
-    return { status: 201, body: view(call) };
+    return undefined;
   }
 
-  private batchCreate(body: any): FakeResponse {
+  private build(type: ObjectType, body: any): HsObject {
+    const properties = (body?.properties ?? {}) as Record<string, string>;
+    const now = new Date().toISOString();
+    const id = String(++this.seq);
+    const extra: Record<string, string> = type === 'contacts' ? { ...calculated(properties), createdate: now, lastmodifieddate: now } : { hs_createdate: now };
+    return { id, properties: { ...properties, ...extra, hs_object_id: id }, createdAt: now, updatedAt: now, associations: body?.associations ?? [], searchableAt: Date.now() + (this.opts.searchLagMs ?? 0) };
+  }
+
+  private create(type: ObjectType, body: any): FakeResponse {
+    const refused = this.refuse(type, body);
+    if (refused) return refused;
+    const o = this.build(type, body);
+    this.store(type).push(o);
+    return { status: 201, body: view(o) };
+  }
+
+  /** All or nothing: one refused input refuses the batch, with that input's error. */
+  private batchCreate(type: ObjectType, body: any): FakeResponse {
     const inputs = body?.inputs ?? [];
     if (inputs.length > 100) return { status: 400, body: { status: 'error', message: 'Batch size must be at most 100', correlationId: cid(), category: 'VALIDATION_ERROR' } };
     const startedAt = new Date().toISOString();
-    const results = [];
+    const created: HsObject[] = [];
     for (const input of inputs) {
-      const r = this.createCall(input);
-      if (r.status !== 201) return r;
-      results.push(r.body);
+      const refused = this.refuse(type, input, created);
+      if (refused) return refused;
+      created.push(this.build(type, input));
     }
-    return { status: 201, body: { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() } };
+    this.store(type).push(...created);
+    return { status: 201, body: { status: 'COMPLETE', results: created.map((o) => view(o)), startedAt, completedAt: new Date().toISOString() } };
+  }
+
+  /** By HubSpot id, or by the value of a unique property (`idProperty`), as GET /crm/v3/objects/{type}/{id} reads. */
+  private byId(type: ObjectType, id: string, idProperty?: string): HsObject | FakeResponse {
+    if (idProperty && idProperty !== 'hs_object_id' && this.propertyDefs[type].get(idProperty) !== true) {
+      return { status: 400, body: { status: 'error', message: `${idProperty} is not a unique identifier property`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    }
+    const found = this.store(type).find((o) => (idProperty && idProperty !== 'hs_object_id' ? o.properties[idProperty] === id : o.id === id));
+    return found ?? notFound('Object not found.');
+  }
+
+  /** Found objects in `results`; the others named in one OBJECT_NOT_FOUND error, answered 207. */
+  private batchRead(type: ObjectType, body: any): FakeResponse {
+    const inputs: { id: string }[] = body?.inputs ?? [];
+    if (inputs.length > 100) return { status: 400, body: { status: 'error', message: 'Batch size must be at most 100', correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    const startedAt = new Date().toISOString();
+    const results: HsObject[] = [];
+    const missing: string[] = [];
+    for (const input of inputs) {
+      const found = this.byId(type, String(input.id), body?.idProperty);
+      if ('status' in found) {
+        if (found.status !== 404) return found;
+        missing.push(String(input.id));
+      } else results.push(found);
+    }
+    const done = { status: 'COMPLETE', results: results.map((o) => view(o, body?.properties)), startedAt, completedAt: new Date().toISOString() };
+    if (missing.length === 0) return { status: 200, body: done };
+    return {
+      status: 207,
+      body: { ...done, numErrors: 1, errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: `Could not get some ${type === 'calls' ? 'CALL' : 'CONTACT'} objects, they may be deleted or not exist. Check that ids are valid.`, context: { ids: missing } }] },
+    };
   }
 }
 
@@ -236,8 +334,33 @@ function view(o: HsObject, props?: string[]) {
   return { id: o.id, properties, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: false };
 }
 
-function property(name: string) {
-  return { name, label: name, type: 'string', fieldType: 'text', groupName: 'callinformation', hasUniqueValue: false, hidden: false, formField: false, calculated: false, externalOptions: false, options: [], modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false } };
+/** Properties every portal has besides the hs_* ones (which are all accepted). */
+const BUILT_IN: Record<ObjectType, Set<string>> = {
+  calls: new Set(),
+  contacts: new Set(['firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'lifecyclestage', 'notes_last_updated', 'lastmodifieddate', 'createdate']),
+};
+
+/**
+ * HubSpot's answer to a create that would give a unique property a value another object holds: it
+ * names the id it had allocated for the new object, then the id of the one holding the value.
+ */
+function uniqueConflict(portalId: number, type: ObjectType, propertyName: string, value: string, newId: string, existingId: string): FakeResponse {
+  const objectTypeId = type === 'calls' ? '0-48' : '0-1';
+  return {
+    status: 400,
+    body: {
+      status: 'error',
+      message: `Cannot set PropertyValueCoordinates{portalId=${portalId}, objectTypeId=${objectTypeId}, propertyName=${propertyName}, value=${value}} on ${newId}. ${existingId} already has that value.`,
+      correlationId: cid(),
+      category: 'VALIDATION_ERROR',
+      errorType: 'UNIQUE_VALUE_CONFLICT',
+      errorTokens: { objectTypeId: [objectTypeId], propertyName: [propertyName], portalId: [String(portalId)], existingObjectId: [existingId], conflictingValue: [value], objectId: [newId] },
+    },
+  };
+}
+
+function property(name: string, unique: boolean) {
+  return { name, label: name, type: 'string', fieldType: 'text', groupName: 'callinformation', hasUniqueValue: unique, hidden: false, formField: false, calculated: false, externalOptions: false, options: [], modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false } };
 }
 
 function notFound(message: string): FakeResponse {

@@ -1,7 +1,7 @@
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/calls';
 import { CallRecord } from '../../calls/call-record';
-import { CallLogInput, CrmMatch, PhoneQuery } from '../crm-provider';
+import { CallLogInput, CrmMatch, NewContactInput, PhoneQuery } from '../crm-provider';
 
 /** Pure translation between the connector's shapes and HubSpot's: no I/O here. */
 
@@ -93,8 +93,8 @@ export function rank(matches: CrmMatch[]): CrmMatch[] {
   return matches.sort((a, b) => String(b.lastActivityAt ?? '').localeCompare(String(a.lastActivityAt ?? '')));
 }
 
-/** The Call engagement for one call: properties and the association to its contact. */
-export function callEngagement(input: CallLogInput, keyProperty: string) {
+/** The Call engagement for one call: properties and the association to its contact (the key property is added by the caller). */
+export function callEngagement(input: CallLogInput) {
   const r = input.record;
   const properties: Record<string, string> = {
     hs_timestamp: new Date(r.startedAt).toISOString(),
@@ -103,7 +103,6 @@ export function callEngagement(input: CallLogInput, keyProperty: string) {
     hs_call_direction: r.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
     hs_call_duration: String((r.talkSeconds ?? 0) * 1000),
     hs_call_status: STATUS[r.outcome],
-    [keyProperty]: input.key,
   };
   if (DISPOSITION[r.outcome]) properties.hs_call_disposition = DISPOSITION[r.outcome]!;
   const from = r.caller.number ?? r.caller.extension;
@@ -114,6 +113,15 @@ export function callEngagement(input: CallLogInput, keyProperty: string) {
   const contact = contactOf(input);
   const associations = contact ? [{ to: { id: contact.id }, types: [{ associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: CALL_TO_CONTACT }] }] : [];
   return { properties, associations };
+}
+
+/** A contact for an unknown caller: the number as VoipNow's caller gave it (E.164 when parsed), the caller ID name, the owner. */
+export function newContactProperties(input: NewContactInput): Record<string, string> {
+  const properties: Record<string, string> = { phone: input.number };
+  // Caller ID names are one string ("J ROE", "ACME CORP"): kept whole rather than split into first and last name.
+  if (input.name) properties.lastname = input.name;
+  if (input.ownerId) properties.hubspot_owner_id = input.ownerId;
+  return properties;
 }
 
 /** The contact a call is associated with: HubSpot calls hang off contacts only. */

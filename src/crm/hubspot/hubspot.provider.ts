@@ -1,13 +1,12 @@
 import { Client } from '@hubspot/api-client';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
-import { PropertyCreateFieldTypeEnum, PropertyCreateTypeEnum } from '@hubspot/api-client/lib/codegen/crm/properties';
 import Redis from 'ioredis';
 import { Logger } from 'pino';
 import { maskNumber } from '../../logging/logger';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
-import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, MAX_IN_VALUES, rank, toMatch, unique } from './hubspot-records';
+import { HubSpotRunner, KeyedObjects } from './hubspot-keyed-objects';
+import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, newContactProperties, rank, toMatch } from './hubspot-records';
 import { HubSpotSettings } from './hubspot.settings';
 
 export interface HubSpotDeps {
@@ -29,8 +28,10 @@ export class HubSpotProvider implements CrmProvider {
   readonly maxBatch = 100;
   private readonly client: Client;
   private portal?: Promise<{ portalId: number; uiDomain: string }>;
-  private keyProperty?: Promise<void>;
   private refreshing?: Promise<void>;
+  /** Calls, one per call key; contacts created for unknown callers, one per number. */
+  private readonly calls: KeyedObjects;
+  private readonly contacts: KeyedObjects;
 
   constructor(
     readonly connection: string,
@@ -39,6 +40,9 @@ export class HubSpotProvider implements CrmProvider {
   ) {
     const accessToken = settings.auth.flow === 'private-app' ? deps.secret(settings.auth.tokenEnv) : undefined;
     this.client = new Client({ accessToken, basePath: settings.basePath, numberOfApiCallRetries: 0 });
+    const run: HubSpotRunner = (what, fn) => this.call(what, undefined, fn);
+    this.calls = new KeyedObjects(this.client, run, deps.logger, 'calls', settings.callKeyProperty, 'VoipNow call key');
+    this.contacts = new KeyedObjects(this.client, run, deps.logger, 'contacts', settings.contactKeyProperty, 'VoipNow caller number');
   }
 
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
@@ -68,77 +72,59 @@ export class HubSpotProvider implements CrmProvider {
     return queries.map((q) => rank(found.filter((c) => contactHoldsNumber(c.properties, q)).map((c) => toMatch(this.connection, c.id, c.properties, portal))));
   }
 
+  /**
+   * One request on a first attempt (the create; a key HubSpot already holds comes back as that
+   * call). A retry first reads the call by its key, so a lost create answer is not created again.
+   */
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
     const url = contactOf(input)?.url;
-    // A retry after HubSpot created the call but the answer was lost finds it here.
-    const existing = await this.findLoggedCalls(input.mayExist === false ? [] : [input.key]);
-    const id = existing.get(input.key);
-    if (id) return { id, url, created: false };
-    return { id: await this.createCall(input), url, created: true };
-  }
-
-  private async createCall(input: CallLogInput): Promise<string> {
-    return (await this.call('logCall', undefined, () => this.client.crm.objects.calls.basicApi.create(callEngagement(input, this.settings.callKeyProperty)))).id;
+    const existing = input.mayExist === false ? undefined : (await this.calls.find([input.key])).get(input.key);
+    if (existing) return { id: existing.id, url, created: false };
+    return { ...(await this.calls.create(input.key, callEngagement(input), 'logCall')), url };
   }
 
   /**
-   * Up to 100 calls in two requests: one search for those already logged (a retried batch), one
-   * batch create for the rest. When HubSpot refuses the batch as a whole (one bad owner id fails
-   * all of it), the calls are created one by one so only the bad one fails.
+   * Up to 100 calls in two requests: one read for those already logged (a retried batch), one
+   * batch create for the rest. When HubSpot refuses the batch as a whole (one bad owner id, or a
+   * key created meanwhile, fails all of it), the calls are created one by one so only the bad one
+   * fails and a taken key comes back as its call.
    */
   async logCalls(inputs: CallLogInput[]): Promise<(LoggedActivity | CrmError)[]> {
-    const existing = await this.findLoggedCalls(inputs.filter((i) => i.mayExist !== false).map((i) => i.key));
+    const existing = await this.calls.find(inputs.filter((i) => i.mayExist !== false).map((i) => i.key));
     const pending = new Map<string, CallLogInput>();
     for (const i of inputs) if (!existing.has(i.key)) pending.set(i.key, i);
-    const created = new Map<string, string | CrmError>();
+    const created = new Map<string, { id: string; created: boolean } | CrmError>();
     if (pending.size > 0) {
-      const keyProperty = this.settings.callKeyProperty;
       try {
-        const res = await this.call('logCalls', undefined, () =>
-          this.client.crm.objects.calls.batchApi.create({ inputs: [...pending.values()].map((i) => callEngagement(i, keyProperty)) }),
-        );
-        for (const r of res.results) created.set(String(r.properties[keyProperty]), r.id);
+        const ids = await this.calls.createBatch([...pending.values()].map((i) => ({ key: i.key, object: callEngagement(i) })), 'logCalls');
+        for (const [key, id] of ids) created.set(key, { id, created: true });
       } catch (err) {
         if (!(err instanceof CrmError) || err.kind !== 'permanent') throw err;
-        // HubSpot may have created part of the batch before refusing the rest: look again first.
-        const partial = await this.findLoggedCalls([...pending.keys()]);
         for (const i of pending.values()) {
-          const id = partial.get(i.key) ?? (await this.createCall(i).catch((e: unknown) => (e instanceof CrmError ? e : classifyHubSpotError(e))));
-          created.set(i.key, id);
+          created.set(i.key, await this.calls.create(i.key, callEngagement(i), 'logCall').catch((e: unknown) => (e instanceof CrmError ? e : classifyHubSpotError(e))));
         }
       }
     }
     return inputs.map((i) => {
       const url = contactOf(i)?.url;
       const before = existing.get(i.key);
-      if (before) return { id: before, url, created: false };
-      const id = created.get(i.key);
-      if (id instanceof CrmError) return id;
-      return id ? { id, url, created: true } : new CrmError('retryable', `HubSpot's batch answer did not include call ${i.key}`);
+      if (before) return { id: before.id, url, created: false };
+      const done = created.get(i.key);
+      if (done instanceof CrmError) return done;
+      return done ? { ...done, url } : new CrmError('retryable', `HubSpot's batch answer did not include call ${i.key}`);
     });
   }
 
-  /** Calls already carrying these idempotency keys, key → call id. */
-  private async findLoggedCalls(keys: string[]): Promise<Map<string, string>> {
-    const keyProperty = this.settings.callKeyProperty;
-    await this.ensureKeyProperty();
-    const found = new Map<string, string>();
-    if (keys.length === 0) return found;
-    const wanted = unique(keys);
-    for (let i = 0; i < wanted.length; i += MAX_IN_VALUES) {
-      const values = wanted.slice(i, i + MAX_IN_VALUES);
-      const res = await this.call('findCall', undefined, () =>
-        this.client.crm.objects.calls.searchApi.doSearch({
-          filterGroups: [{ filters: values.length === 1 ? [{ propertyName: keyProperty, operator: FilterOperatorEnum.Eq as never, value: values[0] }] : [{ propertyName: keyProperty, operator: FilterOperatorEnum.In as never, values }] }],
-          properties: [keyProperty],
-          limit: 200,
-          after: undefined as never,
-          sorts: [],
-        }),
-      );
-      for (const r of res.results) found.set(String(r.properties[keyProperty]), r.id);
-    }
-    return found;
+  /**
+   * A contact for an unknown caller: the number, the caller ID name, the mapping's owner. Keyed by
+   * the number, so a retry of the call, and other calls from the same number at the same time,
+   * get this one contact rather than a second.
+   */
+  async createContact(input: NewContactInput): Promise<CrmMatch> {
+    const properties = newContactProperties(input);
+    const { id } = await this.contacts.create(input.number, { properties }, 'createContact');
+    this.deps.logger.debug({ event: 'crm.contact_created', number: maskNumber(input.number), id }, 'HubSpot contact created for an unknown caller');
+    return toMatch(this.connection, id, { ...properties, [this.contacts.property]: input.number }, await this.portalInfo());
   }
 
   async health(): Promise<CrmHealth> {
@@ -175,27 +161,6 @@ export class HubSpotProvider implements CrmProvider {
       this.portal.catch(() => (this.portal = undefined));
     }
     return this.portal;
-  }
-
-  /** The call key property must exist before calls can carry or be searched by it. */
-  private ensureKeyProperty(): Promise<void> {
-    const name = this.settings.callKeyProperty;
-    this.keyProperty ??= this.call('ensureProperty', undefined, async () => {
-      try {
-        await this.client.crm.properties.coreApi.getByName('calls', name);
-      } catch (err) {
-        if ((err as { code?: number }).code !== 404) throw err;
-        await this.client.crm.properties.coreApi
-          .create('calls', { name, label: 'VoipNow call key', type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: 'callinformation', hasUniqueValue: false })
-          .catch((e: { code?: number }) => {
-            if (e.code !== 409) throw e;
-          });
-      }
-    }).catch((err) => {
-      this.keyProperty = undefined;
-      throw err;
-    });
-    return this.keyProperty;
   }
 
   /** Runs one SDK call with our time-out, OAuth refresh on expiry, and errors classified. */

@@ -14,8 +14,10 @@ export const hubspotSettings = z
     uiDomain: z.string().optional(),
     /** A screen pop cannot wait longer than this for a search. */
     lookupTimeoutMs: z.number().int().min(100).max(30_000).default(1500),
-    /** Custom Call property holding the connector's idempotency key; created on first use if missing. */
+    /** Custom Call property holding the connector's idempotency key; created (unique) on first use if missing. */
     callKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_call_key'),
+    /** Custom contact property holding the number a contact was created for (unknownCaller: create-contact); created (unique) on first use. */
+    contactKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_caller_number'),
   })
   .strict();
 

@@ -7,6 +7,7 @@ export const hubspotProvider = defineProvider({
   settings: hubspotSettings,
   // Free/Starter private apps: 100 requests per 10 s, 250,000 a day (Pro/Enterprise: 190 and 625,000).
   defaultBudget: { requests: 100, perSeconds: 10, perDay: 250_000 },
+  capabilities: { createContact: true },
   secrets: (s) => (s.auth.flow === 'private-app' ? [s.auth.tokenEnv] : [s.auth.clientSecretEnv, s.auth.refreshTokenEnv]),
   create: (connection, settings, deps) => new HubSpotProvider(connection, settings, deps),
 });
