@@ -8,8 +8,8 @@ import { eventually, newCallId, sendEvent, startTestApp } from '../support/test-
 import { addCallers, CALLER, callLogJobs, callStream, CrmSwitch, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
 
 /**
- * The CRM goes away while calls keep coming: first HubSpot answers 503, then its address refuses
- * connections, then it comes back. The call-log jobs retry with the queue's exponential back-off
+ * The CRM goes away while calls keep coming: a create whose answer is lost, then HubSpot answers
+ * 503, then its address refuses connections, then it comes back. The call-log jobs retry with the queue's exponential back-off
  * (5 s base, doubling, jitter; there is no config knob for the base, so the outage is ~18 s), and
  * the backlog must drain by itself: every accepted call logged once, and the failed set holds only
  * what truly cannot succeed: a few calls of an extension mapped to an owner HubSpot does not know.
@@ -37,6 +37,9 @@ describe('Chaos: CRM down', () => {
       await sleep(1500);
 
       const outageStart = Date.now();
+      // The outage begins mid-request: HubSpot creates the next calls it is sent, and the answer is lost.
+      let lostReplies = 0;
+      hs.inject({ match: (req) => req.method === 'POST' && /\/crm\/v3\/objects\/calls(\/batch\/create)?$/.test(req.path) && ++lostReplies > 0, afterCommit: true, drop: true });
       hs.inject({ match: () => true, times: Number.MAX_SAFE_INTEGER, status: 503, body: { status: 'error', message: 'Service Unavailable', category: 'SERVICE_UNAVAILABLE' } });
       await poison();
       await sleep(2000); // calls still arrive during the outage: their first attempts fail too
@@ -63,6 +66,7 @@ describe('Chaos: CRM down', () => {
             answered503,
             failedAttempts503: failures().filter((e) => e.includes('503')).length,
             failedAttemptsRefused: failures().filter((e) => e.includes('ECONNREFUSED')).length,
+            committedButReplyLost: lostReplies,
             maxAttempts: jobs.maxAttempts,
             failedSet: jobs.counts.failed,
             failedInvalidOwner: jobs.failedReasons.filter((m) => m?.includes('not a valid owner id')).length,
@@ -81,6 +85,7 @@ describe('Chaos: CRM down', () => {
       expect(r.failedAttempts503).toBeGreaterThan(0);
       expect(r.failedAttemptsRefused).toBeGreaterThan(0);
       expect(r.maxAttempts).toBeGreaterThanOrEqual(3);
+      expect(r.committedButReplyLost).toBe(1); // and yet no duplicate
     } finally {
       await t.close();
       await crm.down();
