@@ -82,7 +82,7 @@
     if (update.display) call.display = update.display;
     calls.set(key, call);
     trim();
-    render();
+    scheduleRender();
     alertAgent(call);
   }
 
@@ -246,6 +246,17 @@
         el('span', { class: 'what', text: (r.direction === 'inbound' ? '↓ ' : '↑ ') + stateLabel(call).replace('Ended · ', '') + (timerText(call) && !isLive(call) ? ' · ' + timerText(call) : '') }),
       ]);
     }));
+  }
+
+  // Updates that arrive together (a ring group, a reconnect's replay) are drawn once, at the next frame.
+  let renderPending = false;
+  function scheduleRender() {
+    if (renderPending) return;
+    renderPending = true;
+    requestAnimationFrame(() => {
+      renderPending = false;
+      render();
+    });
   }
 
   function render() {

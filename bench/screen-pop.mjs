@@ -1,0 +1,253 @@
+// Screen-pop latency: from the Dial-In request leaving the sender to (a) the card update arriving
+// on the agent's SSE stream and (b) the card in the agent's page (Debian chromium) holding the call,
+// with the CRM answering in 0 ms and 150 ms, at 1 and 200 concurrent ringing calls, plus a 10x
+// burst (2000 at once). The connector's share is total minus the CRM's latency. The baseline, run
+// on the same machine in the same run, is a bare Redis publish -> SSE relay (screen-pop-baseline.mjs).
+//
+//   npm run bench:screen-pop        (builds first; needs Redis and /usr/bin/chromium)
+//   BENCH_ROUNDS=5 BENCH_CONCURRENCY=250 npm run bench:screen-pop
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Redis from 'ioredis';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const { signAgentToken } = require('../dist/screen-pop/agent-token.js');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const popConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 250);
+const TOKEN = 'bench-ingest-token';
+const SECRET = 'bench-agent-link-secret';
+const now = () => performance.timeOrigin + performance.now();
+
+// ---- set-up: contacts, config ----------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), 'vncc-bench-pop-'));
+const MAX_CALLS = 2000;
+const numberOf = (i) => `001555${String(3000000 + i).padStart(7, '0')}`;
+writeFileSync(join(dir, 'contacts.csv'), `id,name,company,phone\n${Array.from({ length: MAX_CALLS }, (_, i) => `c-${i},Caller ${i},Company ${i % 50},+1 555 ${String(3000000 + i).slice(0, 3)} ${String(3000000 + i).slice(3)}`).join('\n')}\n`);
+writeFileSync(
+  join(dir, 'connector.yaml'),
+  `workers: { screenPopConcurrency: ${popConcurrency} }
+connections:
+  bench: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl, country: US, cache: { hitSeconds: 0, missSeconds: 0 } }
+mappings:
+  defaults: { connection: bench, country: US, actions: { logAnswered: false, logMissed: false } }
+`,
+);
+const ext = (i) => `0003*${1000 + i}`;
+
+const children = [];
+/** Starts a server on a free port; it reports the port (connector: its `started` log line; baseline: IPC). */
+function start(script, prefix, env = {}) {
+  return new Promise((done, fail) => {
+    const child = fork(resolve(root, script), [], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, INGEST_TOKEN: TOKEN, AGENT_LINK_SECRET: SECRET, CONFIG_FILE: join(dir, 'connector.yaml'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    const timer = setTimeout(() => fail(new Error(`${script} did not start`)), 30_000);
+    const ready = (port) => {
+      clearTimeout(timer);
+      done({ child, base: `http://127.0.0.1:${port}` });
+    };
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`${script} exited with ${code}`)));
+    child.on('message', (m) => m?.port && ready(m.port));
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      if (out === null) return; // started: the rest of the log is drained and dropped
+      out += chunk;
+      const line = out.split('\n').find((l) => l.includes('"event":"started"'));
+      if (line) {
+        out = null;
+        ready(JSON.parse(line).port);
+      }
+    });
+  });
+}
+const stop = ({ child }) => new Promise((r) => (child.exitCode !== null ? r() : (child.removeAllListeners('exit'), child.once('exit', r), child.kill('SIGTERM'))));
+
+// ---- observers: SSE clients (Node) and agent pages (chromium) ------------------------------------
+/** Opens an SSE stream and calls onUpdate(callId, lookupStatus, at) for every update. */
+async function sse(url, onUpdate) {
+  const abort = new AbortController();
+  const res = await fetch(url, { signal: abort.signal });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let ready;
+  const isReady = new Promise((r) => (ready = r));
+  (async () => {
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ done: true }));
+      if (done) return;
+      const at = now();
+      buf += value;
+      let cut;
+      while ((cut = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        if (block.includes('event: ready')) ready();
+        const data = block.split('\n').find((l) => l.startsWith('data: '));
+        if (data && block.includes('event: update')) {
+          const u = JSON.parse(data.slice(6));
+          onUpdate(u.record.callId, u.lookup?.status, at, u);
+        }
+      }
+    }
+  })();
+  await isReady;
+  return () => abort.abort();
+}
+
+/** Records, in the page, when each call first appears in the card or the recent list. */
+function pageProbe() {
+  const w = globalThis;
+  w.__rendered = {};
+  const scan = () => {
+    const at = performance.timeOrigin + performance.now();
+    for (const el of w.document.querySelectorAll('[data-call]')) {
+      const key = el.dataset.call;
+      if (!(key in w.__rendered) && el.textContent.includes('Caller ')) w.__rendered[key] = at;
+    }
+  };
+  w.addEventListener('DOMContentLoaded', () => new MutationObserver(scan).observe(w.document.body, { subtree: true, childList: true, characterData: true, attributes: true }));
+}
+
+async function observers(kind, base, calls, browser) {
+  const seen = new Map(); // callId -> first final update time
+  const stamps = new Map(); // callId -> the connector's own stamps: event received (startedAt), update published
+  const onUpdate = (callId, status, at, u) => {
+    if (status === 'pending' || seen.has(callId)) return;
+    seen.set(callId, at);
+    if (u.publishedAt) stamps.set(callId, { received: u.record.startedAt, published: u.publishedAt });
+  };
+  const perClient = calls >= 1000 ? 50 : 1; // a burst watches through agents on 50 lines each (links allow 50)
+  const closers = [];
+  for (let i = 0; i < calls; i += perClient) {
+    const exts = Array.from({ length: Math.min(perClient, calls - i) }, (_, k) => ext(i + k));
+    const url = kind === 'baseline' ? `${base}/stream?ext=${encodeURIComponent(exts.join(','))}` : `${base}/agent/stream?token=${signAgentToken(SECRET, exts).token}`;
+    closers.push(await sse(url, onUpdate));
+  }
+  const pages = [];
+  if (browser && calls <= 200) {
+    const context = await browser.newContext();
+    await context.addInitScript(pageProbe);
+    for (let i = 0; i < calls; i += 50) {
+      const page = await context.newPage();
+      const exts = Array.from({ length: Math.min(50, calls - i) }, (_, k) => ext(i + k));
+      await page.goto(`${base}/agent?token=${signAgentToken(SECRET, exts).token}`);
+      await page.locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
+      pages.push(page);
+    }
+    closers.push(() => context.close());
+  }
+  const rendered = async () => Object.assign({}, ...(await Promise.all(pages.map((p) => p.evaluate(() => globalThis.__rendered)))));
+  return { seen, stamps, rendered, close: () => Promise.all(closers.map((c) => c())) };
+}
+
+// ---- one scenario ---------------------------------------------------------------------------------
+async function scenario({ kind, base, calls, latencyMs, rounds: n, browser }) {
+  const obs = await observers(kind, base, calls, browser);
+  const sseMs = [];
+  const cardMs = [];
+  const parts = { ingest: [], worker: [], fanout: [] };
+  let lost = 0;
+  let refused = 0;
+  for (let r = 0; r < n; r += 1) {
+    const sent = new Map();
+    await Promise.all(
+      Array.from({ length: calls }, async (_, i) => {
+        const callId = `b${randomBytes(5).toString('hex')}`;
+        const body = new URLSearchParams({ CallID: callId, CallerIDNum: numberOf(i), CallerIDNam: 'Bench', CalledExtension: ext(i), CallFlow: 'IN', CallStatus: 'CALLING' });
+        sent.set(callId, { at: now(), key: `${callId}|${ext(i)}` });
+        const res = await fetch(kind === 'baseline' ? `${base}/event` : `${base}/voipnow/events/dial-in?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+        // A refused event (503: Redis did not take it within the ingest deadline) is a pop that never comes.
+        if (res.status === 503) return refused++, sent.delete(callId);
+        if (res.status !== 202) throw new Error(`${kind}: ${res.status} ${await res.text()}`);
+      }),
+    );
+    const deadline = Date.now() + 15_000;
+    while ([...sent.keys()].some((id) => !obs.seen.has(id)) && Date.now() < deadline) await new Promise((w) => setTimeout(w, 20));
+    await new Promise((w) => setTimeout(w, obs.rendered ? 300 : 0));
+    const rendered = await obs.rendered();
+    for (const [callId, { at, key }] of sent) {
+      if (!obs.seen.has(callId)) lost += 1;
+      else sseMs.push(obs.seen.get(callId) - at);
+      const st = obs.stamps.get(callId);
+      if (st) {
+        // Where the time goes, by the connector's own clock (same machine): request -> event stamped
+        // at ingest, -> update published by the worker (CRM latency included), -> SSE message read here.
+        parts.ingest.push(st.received - at);
+        parts.worker.push(st.published - st.received);
+        parts.fanout.push(obs.seen.get(callId) - st.published);
+      }
+      if (rendered[key] !== undefined) cardMs.push(rendered[key] - at);
+    }
+    await new Promise((w) => setTimeout(w, 500)); // let the previous round's tail settle
+  }
+  await obs.close();
+  const share = (list) => list.map((v) => v - latencyMs);
+  const result = { kind, calls, latencyMs, samples: sseMs.length, refused, lost, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
+  console.error(JSON.stringify(result));
+  return result;
+}
+
+function stats(list) {
+  if (!list.length) return undefined;
+  const s = [...list].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  return { p50: +at(0.5).toFixed(1), p99: +at(0.99).toFixed(1), max: +s.at(-1).toFixed(1) };
+}
+
+// ---- run ----------------------------------------------------------------------------------------
+if (!existsSync('/usr/bin/chromium')) throw new Error('Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium).');
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+const prefix = `bench${randomBytes(3).toString('hex')}`;
+const results = [];
+try {
+  const baseline = await start('bench/screen-pop-baseline.mjs', `${prefix}b`);
+  for (const latencyMs of [0, 150]) {
+    const connector = await start('bench/screen-pop-connector.mjs', `${prefix}c${latencyMs}`, { BENCH_CRM_LATENCY_MS: String(latencyMs) });
+    const { base } = connector;
+    await scenario({ kind: 'connector', base, calls: 20, latencyMs, rounds: 1, browser: undefined }); // warm-up
+    for (const calls of [1, 200]) {
+      const n = calls === 1 ? rounds * 10 : rounds;
+      if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, calls, latencyMs: 0, rounds: n, browser: undefined }));
+      results.push(await scenario({ kind: 'connector', base, calls, latencyMs, rounds: n, browser }));
+    }
+    if (latencyMs === 150) results.push(await scenario({ kind: 'connector', base, calls: 2000, latencyMs, rounds: 1, browser: undefined }));
+    await stop(connector);
+  }
+  await stop(baseline);
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await browser.close();
+  const redis = new Redis(redisUrl);
+  const keys = await redis.keys(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  redis.disconnect();
+}
+
+const base = (calls) => results.find((r) => r.kind === 'baseline' && r.calls === calls);
+console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
+console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503) / lost | p99 vs baseline |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const b = r.kind === 'connector' && base(Math.min(r.calls, 200));
+  const ratio = b ? `${(r.sseShare.p99 / b.sse.p99).toFixed(1)}x` : '';
+  console.log(`| ${r.kind} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} |`);
+}
+
+console.log('\nWhere the connector\'s time goes (p50 / p99 ms): request -> event stamped at ingest | -> update published by the worker (CRM latency included) | -> SSE message read');
+for (const r of results.filter((x) => x.breakdown)) {
+  const f = (x) => `${x.p50} / ${x.p99}`;
+  console.log(`- CRM ${r.latencyMs} ms, ${r.calls} calls: ingest ${f(r.breakdown.ingest)} | worker ${f(r.breakdown.worker)} | fan-out ${f(r.breakdown.fanout)}`);
+}
