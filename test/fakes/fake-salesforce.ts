@@ -5,7 +5,8 @@ import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * A fake Salesforce org, following the documented REST API and OAuth shapes: the token endpoint
  * (refresh_token with optional rotation, JWT bearer with a verified RS256 signature,
  * client_credentials), SOSL search IN PHONE FIELDS (digits compared, reserved characters must be
- * escaped), a SOQL subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n), Task create with
+ * escaped; a FIND {…} over 4,000 characters loses its OR operators, so finds nothing here), a SOQL
+ * subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n), Task and Lead create with
  * Salesforce's validation errors, and /limits. REST errors are [{message, errorCode, fields}];
  * OAuth errors are {error, error_description}.
  */
@@ -32,6 +33,7 @@ const PICKLISTS: Record<string, string[]> = {
   CallType: ['Internal', 'Inbound', 'Outbound'],
   Status: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
 };
+const LEAD_FIELDS = ['FirstName', 'LastName', 'Company', 'Phone', 'MobilePhone', 'Email', 'Title', 'Description', 'LeadSource', 'OwnerId', 'Status'];
 const PHONE_FIELDS: Record<string, string[]> = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
 const SOSL_RESERVED = /[?&|!{}[\]()^~*:\\"'+-]/;
 
@@ -86,6 +88,7 @@ export class FakeSalesforce extends FakeServer {
       const refused = this.refuseTask(req.body ?? {});
       return refused ? { status: 400, body: refused } : { status: 201, body: { id: this.storeTask(req.body), success: true, errors: [] } };
     }
+    if (req.method === 'POST' && rest === '/sobjects/Lead') return this.createLead(req.body ?? {});
     if (req.method === 'POST' && rest === '/composite/sobjects') return this.createCollection(req.body ?? {});
     if (req.method === 'GET' && rest === '/limits') {
       const max = this.opts.dailyApiRequests ?? 15_000;
@@ -142,6 +145,8 @@ export class FakeSalesforce extends FakeServer {
     const malformed = (message: string): FakeResponse => ({ status: 400, body: [{ message, errorCode: 'MALFORMED_SEARCH' }] });
     const m = /^FIND \{(.*)\} IN PHONE FIELDS RETURNING (.*)$/s.exec(sosl);
     if (!m) return malformed(`unexpected token in search: ${sosl.slice(0, 60)}`);
+    // Past 4,000 characters Salesforce removes the logical operators: the terms become one phrase no phone field holds.
+    if (m[1].length > 4000) return { status: 200, body: { searchRecords: [] } };
     const terms = m[1].split(/ OR /i).map((t) => t.trim());
     for (const t of terms) if (SOSL_RESERVED.test(t.replace(/\\./g, ''))) return malformed(`line 1:6 mismatched character '${t}': reserved characters must be escaped`);
     const wanted = new Set(terms.map((t) => digitsOf(t.replace(/\\(.)/g, '$1'))).filter(Boolean));
@@ -208,6 +213,18 @@ export class FakeSalesforce extends FakeServer {
   private storeTask(body: Record<string, unknown>): string {
     const { attributes: _attributes, ...fields } = body;
     return this.add('Task', { ...fields, CreatedDate: new Date().toISOString() });
+  }
+
+  /** A Lead as the REST API creates one: LastName and Company required, OwnerId a User, Name derived. */
+  private createLead(body: Record<string, unknown>): FakeResponse {
+    const invalid = (message: string, errorCode: string, fields: string[]): FakeResponse => ({ status: 400, body: [{ message, errorCode, fields }] });
+    for (const f of Object.keys(body)) if (!['attributes', ...LEAD_FIELDS].includes(f)) return invalid(`No such column '${f}' on sobject of type Lead`, 'INVALID_FIELD', []);
+    const missing = ['LastName', 'Company'].filter((f) => !String(body[f] ?? '').trim());
+    if (missing.length) return invalid(`Required fields are missing: [${missing.join(', ')}]`, 'REQUIRED_FIELD_MISSING', missing);
+    if (body.OwnerId !== undefined && !this.objects.some((o) => o.Id === body.OwnerId && o.type === 'User')) return invalid('Owner ID: id value of incorrect type', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
+    const { attributes: _attributes, ...fields } = body;
+    const id = this.add('Lead', { ...fields, Name: [body.FirstName, body.LastName].filter(Boolean).join(' '), IsConverted: false, CreatedDate: new Date().toISOString() });
+    return { status: 201, body: { id, success: true, errors: [] } };
   }
 
   /** sObject Collections create: up to 200 records, one result each; allOrNone rolls back on any error. */

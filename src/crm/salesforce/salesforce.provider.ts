@@ -1,10 +1,11 @@
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, PhoneQuery } from '../crm-provider';
+import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
-import { phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
+import { leadByPhone, newLead, withNumberLock } from './salesforce-lead';
+import { chunkPhoneQueries, phoneSearch, RECORD_RANK, recordHoldsNumber, soqlString } from './salesforce-queries';
 import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
 import { callTask, recordError } from './salesforce-task';
 import { lightningBase, newContactUrl, recordUrl } from './salesforce-urls';
@@ -49,9 +50,25 @@ export class SalesforceProvider implements CrmProvider {
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
     const result = await this.call('lookup', opts.signal, () => this.conn.search(phoneSearch(query)));
     const base = this.lightning()!;
-    const matches = result.searchRecords.map((r) => this.toMatch(r, base));
+    const matches = rank(result.searchRecords.map((r) => this.toMatch(r, base)));
     this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: matches.length }, 'Salesforce phone fields searched');
-    return matches.sort((a, b) => (RECORD_RANK[a.recordType] ?? 9) - (RECORD_RANK[b.recordType] ?? 9) || recency(b).localeCompare(recency(a)));
+    return matches;
+  }
+
+  /**
+   * Call-log lookups under load: one SOSL search for up to 60 numbers (their forms OR-ed, within
+   * SOSL's 4,000-character limit on FIND {…}) instead of one each; each record found goes to the
+   * numbers its phone fields hold.
+   */
+  async findContactsByPhones(queries: PhoneQuery[]): Promise<CrmMatch[][]> {
+    const results = await Promise.all(
+      chunkPhoneQueries(queries).map(async (chunk) => {
+        const result = await this.call('lookupBatch', undefined, () => this.conn.search(phoneSearch(chunk)));
+        const base = this.lightning()!;
+        return chunk.map((q) => rank(result.searchRecords.filter((r) => recordHoldsNumber(r, r.attributes?.type ?? 'Contact', q)).map((r) => this.toMatch(r, base))));
+      }),
+    );
+    return results.flat();
   }
 
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
@@ -93,6 +110,25 @@ export class SalesforceProvider implements CrmProvider {
     const soql = `SELECT Id, ${field} FROM Task WHERE ${field} IN (${keys.map(soqlString).join(', ')})`;
     const result = await this.call<QueryResult<Record<string, string>>>('findTask', undefined, () => this.conn.query<Record<string, string>>(soql).then((r) => r));
     return new Map(result.records.map((r) => [r[field], r.Id]));
+  }
+
+  /**
+   * A Lead for an unknown caller (see newLead), once per number: under a per-number lock, an open
+   * Lead already holding the number (an earlier attempt whose answer was lost, or another call's)
+   * is returned instead of creating a second.
+   */
+  async createContact(input: NewContactInput): Promise<CrmMatch> {
+    const lockKey = `${this.deps.keyPrefix}:new-lead:${input.number.replace(/\D/g, '') || input.number}`;
+    return withNumberLock(this.deps.redis, lockKey, this.settings.lookupTimeoutMs * 10, async () => {
+      const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
+      const base = () => this.lightning()!;
+      if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
+      const lead = newLead(input, this.settings.newLeadCompany);
+      const saved = await this.call('createContact', undefined, () => this.conn.sobject('Lead').create(lead));
+      if (!saved.success) throw recordError(saved.errors as never);
+      this.deps.logger.debug({ event: 'crm.contact_created', number: maskNumber(input.number), id: saved.id }, 'Salesforce Lead created for an unknown caller');
+      return this.toMatch({ ...lead, Id: saved.id, Name: lead.LastName, attributes: { type: 'Lead', url: '' } }, base());
+    });
   }
 
   async health(): Promise<CrmHealth> {
@@ -170,9 +206,9 @@ export class SalesforceProvider implements CrmProvider {
   }
 }
 
-/** Most recent activity first; a record with no activity date falls back to its last change. */
-function recency(m: CrmMatch): string {
-  return m.lastActivityAt ?? '';
+/** Contact, Lead, Account; then most recent activity first (a record with no activity date falls back to its last change). */
+function rank(matches: CrmMatch[]): CrmMatch[] {
+  return matches.sort((a, b) => (RECORD_RANK[a.recordType] ?? 9) - (RECORD_RANK[b.recordType] ?? 9) || (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? ''));
 }
 
 /** Runs `work` unless the caller already gave up, and stops waiting at `ms` or when `signal` aborts. */

@@ -36,6 +36,8 @@ export const salesforceSettings = z
      * org; a custom unique External ID text field (VoipNow_Call_Key__c) lets CallObject hold the bare CallID.
      */
     callKeyField: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/).default('CallObject'),
+    /** Company of the Lead created for an unknown caller (unknownCaller: create-contact): Salesforce requires one. */
+    newLeadCompany: z.string().min(1).max(255).default('Unknown (VoipNow caller)'),
     /** Base of record links when it cannot be derived from the instance URL (e.g. https://acme.lightning.force.com). */
     lightningUrl: z.url().optional(),
   })
