@@ -19,6 +19,7 @@ describe('Chaos', () => {
     try {
       const stream = callStream([t.url], 4);
       await sleep(1500);
+      await stream.untilCalls(12);
       await redis.stop();
       await sleep(1000);
       await redis.start();
@@ -51,6 +52,7 @@ describe('Chaos', () => {
         kills += 1;
         worker = await startWorker();
       }
+      await stream.untilCalls(12);
       await stream.stop();
       const r = await report('worker-sigkill', stream, () => loggedInFile(dir));
       expect(kills).toBe(4);

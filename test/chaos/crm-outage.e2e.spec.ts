@@ -35,6 +35,7 @@ describe('Chaos: CRM down', () => {
       const stream = callStream([t.url], 2, 20, caller);
       await poison();
       await sleep(1500);
+      await stream.untilCalls(12);
 
       const outageStart = Date.now();
       // The outage begins mid-request: HubSpot creates the next calls it is sent, and the answer is lost.

@@ -47,6 +47,7 @@ describe('Chaos: scale-out', () => {
       await sleep(1200);
       await killWorker(0);
       await sleep(1200);
+      await stream.untilCalls(12);
       await stream.stop();
 
       const r = await report('scale-out', stream, () => loggedInHubSpot(hs, stream.accepted), {

@@ -169,6 +169,8 @@ export function callStream(urls: string[], senders: number, pauseMs = 10, caller
     accepted,
     callers,
     stats,
+    /** Waits until `n` calls are accepted: a loaded machine sends fewer per second, and the scenarios need enough of them. */
+    untilCalls: (n: number) => eventually(() => (accepted.size >= n ? true : undefined), 30_000, `${n} calls accepted`),
     stop: async () => {
       running = false;
       await Promise.all(loops);
