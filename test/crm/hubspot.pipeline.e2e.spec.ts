@@ -48,6 +48,7 @@ mappings:
   extensions:
     "0003*211": { owner: { email: bob@example.com } }
     "0003*299": { actions: { unknownCaller: ignore } }
+    "0003*277": { actions: { unknownCaller: create-contact } }
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), HS_TOKEN: 'pat-test-token' });
@@ -207,6 +208,21 @@ mappings:
     expect(callsOf(ignored, '0003*299')).toHaveLength(0);
     const note = await t.app.get(CallStateService).annotations(ignored, '0003*299');
     expect(note.log).toMatchObject({ status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)' });
+  });
+
+  it('an unknown caller becomes one contact (create-contact), owned by the mapping\'s owner; the call and the next one from that number are logged against it', async () => {
+    const [first, second] = [newCallId(), newCallId()];
+    const from = '0013125557777';
+    await answered(first, '0003*277', from);
+    await settled(first, '0003*277');
+    const created = hs.contacts.filter((c) => c.properties.voipnow_caller_number === '+13125557777');
+    expect(created).toHaveLength(1);
+    expect(created[0].properties).toMatchObject({ phone: '+13125557777', lastname: 'J ROE', hubspot_owner_id: '77' });
+    expect(callsOf(first, '0003*277')[0].associations).toEqual([expect.objectContaining({ to: { id: created[0].id } })]);
+    await answered(second, '0003*277', from);
+    await settled(second, '0003*277');
+    expect(hs.contacts.filter((c) => c.properties.phone === '+13125557777')).toHaveLength(1);
+    expect(callsOf(second, '0003*277')[0].associations).toEqual([expect.objectContaining({ to: { id: created[0].id } })]);
   });
 
   it('a DAILY 429 pauses the connection without losing the job; after an admin resume the call is logged exactly once', async () => {

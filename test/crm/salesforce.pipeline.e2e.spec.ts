@@ -37,6 +37,8 @@ connections:
 mappings:
   organisations:
     "0003*": { connection: sales, country: US, owner: { email: Ann@Acme.example } }
+  extensions:
+    "0003*277": { actions: { unknownCaller: create-contact } }
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), SF_E2E_SECRET: 'secret-1', SF_E2E_REFRESH: 'refresh-e2e' });
@@ -82,5 +84,19 @@ mappings:
     expect(tasks[0]).toMatchObject({ Id: done.activity!.id, WhoId: contact, CallDisposition: 'No answer', CallDurationInSeconds: 0 });
     // Call logging goes through the batcher: sObject Collections creates.
     expect(sf.count('POST', '/composite/sobjects')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an unknown caller becomes one Lead (create-contact), owned by the mapping\'s owner; the call and the next one from that number are logged against it', async () => {
+    const from = { CallerIDNum: '0013125558888', CalledExtension: '0003*277' };
+    const leads = () => sf.objects.filter((o) => o.type === 'Lead' && o.Phone === '+13125558888');
+    const ids = [newCallId(), newCallId()];
+    for (const id of ids) {
+      await sendEvent(t.url, 'dial-in', { ...inbound(id), ...from, CallStatus: 'CALLING' });
+      await sendEvent(t.url, 'hangup', { ...inbound(id), ...from, CallStatus: 'ANSWER' });
+      await eventually(() => (tasksOf(id).length ? true : undefined), 15_000, 'the Task');
+    }
+    expect(leads()).toHaveLength(1);
+    expect(leads()[0]).toMatchObject({ LastName: 'J ROE', Company: 'Unknown (VoipNow caller)', OwnerId: ann });
+    expect(ids.map((id) => tasksOf(id).map((task) => task.WhoId))).toEqual([[leads()[0].Id], [leads()[0].Id]]);
   });
 });
