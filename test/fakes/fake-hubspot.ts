@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
+import { BUILT_IN, calculated, cid, HsObject, notFound, ObjectType, property, uniqueConflict, view } from './fake-hubspot-shapes';
+import { FakeRequest, FakeResponse, FakeServer } from './fake-server';
 
 /**
  * A fake HubSpot CRM v3 API, following HubSpot's documented paths and shapes: contacts and calls
@@ -11,17 +12,7 @@ import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * TEN_SECONDLY_ROLLING / DAILY 429s with their X-HubSpot-RateLimit-* headers, and an optional
  * search-index lag (a new object is searchable only `searchLagMs` after its creation).
  */
-interface HsObject {
-  id: string;
-  properties: Record<string, string | null>;
-  createdAt: string;
-  updatedAt: string;
-  associations?: { to: { id: string }; types: { associationCategory: string; associationTypeId: number }[] }[];
-  /** When search finds it (HubSpot indexes new objects asynchronously). */
-  searchableAt?: number;
-}
 
-type ObjectType = 'calls' | 'contacts';
 
 export interface FakeHubSpotOptions {
   tokens?: string[];
@@ -312,63 +303,6 @@ export class FakeHubSpot extends FakeServer {
       body: { ...done, numErrors: 1, errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: `Could not get some ${type === 'calls' ? 'CALL' : 'CONTACT'} objects, they may be deleted or not exist. Check that ids are valid.`, context: { ids: missing } }] },
     };
   }
-}
-
-/** HubSpot fills hs_searchable_calculated_* with the digits of the number without its country code. */
-function calculated(p: Record<string, string>): Record<string, string> {
-  const national = (n?: string) => {
-    if (!n) return undefined;
-    const d = digitsOf(n);
-    return n.trim().startsWith('+') && d.startsWith('1') && d.length === 11 ? d.slice(1) : d;
-  };
-  const out: Record<string, string> = {};
-  const phone = national(p.phone);
-  const mobile = national(p.mobilephone);
-  if (phone) out.hs_searchable_calculated_phone_number = phone;
-  if (mobile) out.hs_searchable_calculated_mobile_number = mobile;
-  return out;
-}
-
-function view(o: HsObject, props?: string[]) {
-  const properties = props ? Object.fromEntries(['hs_object_id', ...props].map((k) => [k, o.properties[k] ?? null])) : o.properties;
-  return { id: o.id, properties, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: false };
-}
-
-/** Properties every portal has besides the hs_* ones (which are all accepted). */
-const BUILT_IN: Record<ObjectType, Set<string>> = {
-  calls: new Set(),
-  contacts: new Set(['firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'lifecyclestage', 'notes_last_updated', 'lastmodifieddate', 'createdate']),
-};
-
-/**
- * HubSpot's answer to a create that would give a unique property a value another object holds: it
- * names the id it had allocated for the new object, then the id of the one holding the value.
- */
-function uniqueConflict(portalId: number, type: ObjectType, propertyName: string, value: string, newId: string, existingId: string): FakeResponse {
-  const objectTypeId = type === 'calls' ? '0-48' : '0-1';
-  return {
-    status: 400,
-    body: {
-      status: 'error',
-      message: `Cannot set PropertyValueCoordinates{portalId=${portalId}, objectTypeId=${objectTypeId}, propertyName=${propertyName}, value=${value}} on ${newId}. ${existingId} already has that value.`,
-      correlationId: cid(),
-      category: 'VALIDATION_ERROR',
-      errorType: 'UNIQUE_VALUE_CONFLICT',
-      errorTokens: { objectTypeId: [objectTypeId], propertyName: [propertyName], portalId: [String(portalId)], existingObjectId: [existingId], conflictingValue: [value], objectId: [newId] },
-    },
-  };
-}
-
-function property(name: string, unique: boolean) {
-  return { name, label: name, type: 'string', fieldType: 'text', groupName: 'callinformation', hasUniqueValue: unique, hidden: false, formField: false, calculated: false, externalOptions: false, options: [], modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false } };
-}
-
-function notFound(message: string): FakeResponse {
-  return { status: 404, body: { status: 'error', message, correlationId: cid(), category: 'OBJECT_NOT_FOUND' } };
-}
-
-function cid() {
-  return randomBytes(8).toString('hex');
 }
 
 export async function startFakeHubSpot(opts: FakeHubSpotOptions = {}): Promise<FakeHubSpot> {
