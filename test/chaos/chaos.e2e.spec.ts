@@ -29,7 +29,7 @@ describe('Chaos', () => {
       expect(r.callsAccepted).toBeGreaterThan(10);
       expect(r.refused503).toBeGreaterThan(0);
       expect(r).toMatchObject({ duplicates: 0, lost: 0 });
-      expect(r.crmRecords).toBeGreaterThanOrEqual(r.callsAccepted);
+      expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
       await t.close();
       await redis.stop();
@@ -57,8 +57,9 @@ describe('Chaos', () => {
       const r = await report('worker-sigkill', stream, () => loggedInFile(dir));
       expect(kills).toBe(4);
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, refused503: 0 });
-      expect(r.crmRecords).toBe(r.callsAccepted);
+      // A 503 here would only mean the loaded machine missed ingest's 750 ms Redis budget: counted, not asserted.
+      expect(r).toMatchObject({ duplicates: 0, lost: 0 });
+      expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
       await worker.kill('SIGKILL');
       await api.close();

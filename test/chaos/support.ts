@@ -133,6 +133,8 @@ export function callStream(urls: string[], senders: number, pauseMs = 10, caller
   let running = true;
   let calls = 0;
   const accepted = new Set<string>();
+  /** Every call begun: accepted, or refused at Dial-In or Hangup (a refused event may still have been stored). */
+  const started = new Set<string>();
   /** CallID → the caller's number, for the calls whose Hangup was accepted. */
   const callers = new Map<string, string>();
   const stats: StreamStats = { sent: 0, accepted: 0, refused503: 0 };
@@ -141,6 +143,7 @@ export function callStream(urls: string[], senders: number, pauseMs = 10, caller
     while (running) {
       const id = newCallId();
       const from = caller(calls++);
+      started.add(id);
       const params = { CallID: id, CallerIDNum: from, CalledExtension: EXTENSION, CallFlow: 'IN' };
       for (const [type, extra] of [['dial-in', {}], ['hangup', { CallStatus: 'ANSWER' }]] as const) {
         stats.sent += 1;
@@ -167,6 +170,7 @@ export function callStream(urls: string[], senders: number, pauseMs = 10, caller
   const loops = Array.from({ length: senders }, (_, i) => loop(i));
   return {
     accepted,
+    started,
     callers,
     stats,
     /** Waits until `n` calls are accepted: a loaded machine sends fewer per second, and the scenarios need enough of them. */
@@ -188,6 +192,7 @@ export interface Report {
   crmRecords: number;
   duplicates: number;
   lost: number;
+  refusedButLogged: number;
   [extra: string]: string | number;
 }
 
@@ -220,6 +225,8 @@ export async function report(
     crmRecords: [...counts.values()].reduce((a, b) => a + b, 0),
     duplicates: [...counts.values()].filter((n) => n > 1).length,
     lost: [...stream.accepted].filter((id) => !counts.has(id)).length,
+    // A 503 promises nothing either way: Redis may have stored the event after the ingest gave up waiting.
+    refusedButLogged: [...stream.started].filter((id) => !stream.accepted.has(id) && counts.has(id)).length,
     ...(opts.extra ? await opts.extra() : {}),
   };
   process.stderr.write(`chaos report: ${JSON.stringify(result)}\n`);
