@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CallUpdatePublisher } from '../../src/calls/call-update.publisher';
 import { signAgentToken } from '../../src/screen-pop/agent-token';
+import { UpdateHub } from '../../src/screen-pop/update-hub.service';
 import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 import { openSse, SseConnection, updatesOf } from './sse-client';
 import { stopInstance } from './instances';
@@ -180,5 +181,28 @@ mappings:
     pages.forEach((p) => p.close());
     await eventually(async () => ((await a.redis.pubsub('NUMSUB', channel))[1] === 0 ? true : undefined), 5000, 'the subscriptions to end');
     expect(updatesOf(pages[0])).toHaveLength(2);
+  });
+
+  it('when the Redis subscriber drops, what was published meanwhile reaches the page from the replay stream, once', async () => {
+    const token = link('0003*440');
+    const page = await connect(b.url, token);
+    await ready(page);
+    const callId = await dialIn('0003*440');
+    const first = await eventually(() => updatesOf(page).find((u) => u.record.callId === callId), 10_000, 'the first pop');
+    // Drop b's subscriber connection, publish while it is away, then let it reconnect.
+    const sub = (b.app.get(UpdateHub) as unknown as { sub: { disconnect(reconnect: boolean): void; connect(): Promise<void> } }).sub;
+    const channel = a.app.get(CallUpdatePublisher).channel('0003*440');
+    sub.disconnect(false);
+    await eventually(async () => ((await a.redis.pubsub('NUMSUB', channel))[1] === 0 ? true : undefined), 5000, 'the subscriber to be gone');
+    const again = { ...first, record: { ...first.record, callId: `${callId}-while-away` } };
+    delete again.id;
+    delete again.streamId;
+    delete again.display;
+    expect(await a.app.get(CallUpdatePublisher).publish(again)).toMatch(/^\d+-\d+$/);
+    await sub.connect();
+    await eventually(() => updatesOf(page).find((u) => u.record.callId === again.record.callId), 10_000, 'the update published while the subscriber was away');
+    await sendEvent(a.url, 'dial-in', { CallID: `${callId}-after`, CallerIDNum: '0015551234567', CalledExtension: '0003*440', CallFlow: 'IN' });
+    await eventually(() => updatesOf(page).find((u) => u.record.callId === `${callId}-after`), 10_000, 'a live pop after the reconnect');
+    expect(updatesOf(page).map((u) => u.record.callId)).toEqual([callId, again.record.callId, `${callId}-after`]);
   });
 });
