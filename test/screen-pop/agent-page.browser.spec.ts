@@ -121,7 +121,7 @@ mappings:
     await close();
   });
 
-  it('shows an unknown caller as unknown, with the caller-ID name and no record link; CRM data is text, never markup', async () => {
+  it('shows an unknown caller as unknown, with the caller-ID name and no record link; CRM data is text, never markup; a Dial-Out pops the called party', async () => {
     const { page, seen, close } = await agentTab(context);
     await page.goto(`${b.url}/agent?token=${link('0003*511')}`);
     await live(page);
@@ -138,6 +138,12 @@ mappings:
     await expect(card(page).locator('.company').textContent()).resolves.toBe('<b>Evil</b> Inc');
     await expect(page.locator('#card img, #card b').count()).resolves.toBe(0);
     await expect(page.evaluate(() => (globalThis as any).__xss)).resolves.toBeUndefined();
+
+    // A Dial-Out pops the called party.
+    await sendEvent(a.url, 'dial-out', { CallID: newCallId(), CallerIDNum: '0003*511', CallerExtension: '0003*511', CalledNumber: '0015551234567', CallFlow: 'OUT', CallStatus: 'CALLING' });
+    await card(page).locator('h2', { hasText: 'Jane Roe' }).waitFor({ timeout: 10_000 });
+    await expect(card(page).locator('.state').textContent()).resolves.toBe('Calling');
+    await expect(card(page).locator('.direction').textContent()).resolves.toBe('Outgoing call');
     expectEachOnce(await seen());
     await close();
   });
