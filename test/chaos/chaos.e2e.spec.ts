@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OwnRedis } from '../support/redis-server';
 import { startTestApp } from '../support/test-app';
-import { callStream, ConnectorProcess, fileCrmConfig, loggedInFile, report, sleep } from './support';
+import { callStream, fileCrmConfig, loggedInFile, report, sleep } from './support';
+import { ConnectorProcess } from './processes';
 
 /**
  * Faults in Redis and in the worker during a stream of calls: the report per scenario counts events

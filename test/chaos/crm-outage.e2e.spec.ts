@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { escapeIdPart } from '../../src/ingest/call-event';
 import { eventually, newCallId, sendEvent, startTestApp } from '../support/test-app';
-import { addCallers, CALLER, callLogJobs, callStream, CrmSwitch, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
+import { addCallers, CALLER, callLogJobs, callStream, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
+import { CrmSwitch } from './processes';
 
 /**
  * The CRM goes away while calls keep coming: a create whose answer is lost, then HubSpot answers

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { OwnRedis } from '../support/redis-server';
-import { addCallers, callLogJobs, callStream, ConnectorProcess, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
+import { addCallers, callLogJobs, callStream, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
+import { ConnectorProcess } from './processes';
 
 /**
  * Scale-out as production runs it: 2 ROLE=api and 2 ROLE=worker processes from dist/, one Redis
