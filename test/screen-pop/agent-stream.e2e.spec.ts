@@ -205,4 +205,17 @@ mappings:
     await eventually(() => updatesOf(page).find((u) => u.record.callId === `${callId}-after`), 10_000, 'a live pop after the reconnect');
     expect(updatesOf(page).map((u) => u.record.callId)).toEqual([callId, again.record.callId, `${callId}-after`]);
   });
+
+  it('a quiet stream outlives the server\'s request timeout (the slow-loris guard is for requests, not for open pages)', async () => {
+    const c = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET, REDIS_PREFIX: a.prefix, ROLE: 'api', REQUEST_TIMEOUT_MS: '600' });
+    try {
+      const page = await connect(c.url, link('0003*450'));
+      await ready(page);
+      await new Promise((r) => setTimeout(r, 1500));
+      const callId = await dialIn('0003*450');
+      await eventually(() => updatesOf(page).find((u) => u.record.callId === callId), 10_000, 'the pop on the same connection');
+    } finally {
+      await stopInstance(c);
+    }
+  });
 });
