@@ -66,11 +66,13 @@ export const connectorConfigSchema = z
         callLogConcurrency: z.number().int().min(1).max(1000).default(10),
         /** Attempts for a call-log job before it stays in the failed set for ops to replay. */
         callLogAttempts: z.number().int().min(1).max(100).default(12),
+        /** First retry delay of a call-log job; each further one doubles (with jitter). */
+        callLogBackoffMs: z.number().int().min(100).max(3_600_000).default(5000),
         /** A job whose worker died is handed to another worker after this long (BullMQ lock duration). */
         lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
       })
       .strict()
-      .default({ screenPopConcurrency: 50, callLogConcurrency: 10, callLogAttempts: 12, lockDurationMs: 30_000 }),
+      .default({ screenPopConcurrency: 50, callLogConcurrency: 10, callLogAttempts: 12, callLogBackoffMs: 5000, lockDurationMs: 30_000 }),
     screenPop: z
       .object({
         /** How long a pop waits for the CRM before showing the number with "looking up…". */

@@ -53,7 +53,8 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
     const pop = popJob(event);
     const adds: Promise<unknown>[] = [this.screenPop.add(pop.name, pop.data, pop.opts)];
     if (event.type === 'hangup') {
-      const job = logCallJob(event, this.config.calls.hangupSettleMs, this.config.workers.callLogAttempts);
+      const { workers } = this.config;
+      const job = logCallJob(event, { settleMs: this.config.calls.hangupSettleMs, attempts: workers.callLogAttempts, backoffMs: workers.callLogBackoffMs });
       adds.push(this.callLog.add(job.name, job.data, job.opts));
     }
     await Promise.all(adds);

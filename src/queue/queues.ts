@@ -45,8 +45,7 @@ export function popJob(event: CallEvent): { name: JobName.Pop; data: PopJobData;
 
 export function logCallJob(
   event: CallEvent,
-  settleMs: number,
-  attempts: number,
+  { settleMs, attempts, backoffMs }: { settleMs: number; attempts: number; backoffMs: number },
 ): { name: JobName.LogCall; data: LogCallJobData; opts: JobsOptions } {
   return {
     name: JobName.LogCall,
@@ -55,8 +54,8 @@ export function logCallJob(
       jobId: logCallJobId(event.callId, event.extension),
       delay: settleMs,
       attempts,
-      // 5 s doubling with jitter: about 3 hours across 12 attempts, enough to ride out a CRM outage.
-      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      // 5 s doubling with jitter by default: about 3 hours across 12 attempts, enough to ride out a CRM outage.
+      backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
       removeOnComplete: { age: 24 * 3600, count: 50_000 },
       // Failed call logs are never removed automatically: ops inspect and replay them.
       removeOnFail: false,
