@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { redisOptions } from '../queue/redis';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,7 +51,8 @@ const schema = z.object({
   ROLE: z.enum(ROLES).default('all'),
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .regex(/^(rediss?|redis\+sentinel):\/\//, 'must start with redis://, rediss:// or redis+sentinel://')
+    .superRefine(redisUrlParses)
     .default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z
     .string()
@@ -68,6 +70,15 @@ const schema = z.object({
 });
 
 export class EnvError extends Error {}
+
+/** A REDIS_URL the connections could not be built from is a start-up error, not a crash at the first connection. */
+function redisUrlParses(url: string, ctx: z.RefinementCtx): void {
+  try {
+    redisOptions(url);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+}
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
   const parsed = schema.safeParse(env);
