@@ -9,6 +9,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { WorkersModule } from './queue/workers.module';
 import { ScreenPopModule } from './screen-pop/screen-pop.module';
+import { FileCrmModule } from './crm/file/file-crm.module';
 
 /** ROLE decides what this process runs: the HTTP side, the workers, or both (the default). */
 @Module({})
@@ -22,7 +23,7 @@ export class AppModule {
         ConfigModule.forRoot(env, config, logger),
         MetricsModule,
         HealthModule,
-        ...(http ? [IngestModule, AdminModule, ScreenPopModule] : []),
+        ...(http ? [IngestModule, AdminModule, ScreenPopModule, FileCrmModule] : []),
         ...(workers ? [WorkersModule] : []),
       ],
     };

@@ -9,6 +9,8 @@ import { AppEnv } from '../config/env';
 import { redisOptions } from '../queue/redis';
 import { CrmProvider } from './crm-provider';
 import { CRM_PROVIDERS } from './providers';
+import { splitSecrets } from '../screen-pop/agent-token';
+import { signRecordPath } from './record-signature';
 import { RequestBudget } from './request-budget';
 
 /** The one place that turns configured connections into providers and hands them out by name. */
@@ -46,6 +48,7 @@ export class CrmRegistry implements OnApplicationShutdown {
             return value;
           },
           redis: this.redis,
+          signRecordPath: (path) => signRecordPath(splitSecrets(this.env.agentLinkSecret)[0] ?? '', path),
           keyPrefix: `${this.env.redisPrefix}:crm:${name}`,
           logger: this.log.child({ connection: name, crm: settings.type }),
           configDir: dirname(this.env.configFile),

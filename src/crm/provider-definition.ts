@@ -15,6 +15,8 @@ export interface ProviderDeps {
   logger: Logger;
   /** Directory of the config file: relative paths in settings are relative to it. */
   configDir: string;
+  /** Signs the path of a record page the connector serves (see record-signature.ts): `?sig=` on its link. */
+  signRecordPath?(path: string): string;
   /** The connection's request budget (config `rateLimit`): acquire one unit before each request to the CRM. */
   budget?: RequestBudgetHandle;
 }

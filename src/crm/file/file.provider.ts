@@ -27,7 +27,18 @@ export class FileProvider implements CrmProvider {
   constructor(
     readonly connection: string,
     private readonly files: { contactsCsv: string; callLogFile: string; country: string },
+    private readonly signPath: (path: string) => string = () => '',
   ) {}
+
+  /** The connector's own page for a contact (this CRM has no web UI), signed so only cards link to it. */
+  static contactPath(connection: string, id: string): string {
+    return `/file-crm/${encodeURIComponent(connection)}/contacts/${encodeURIComponent(id)}`;
+  }
+
+  async contactById(id: string): Promise<CrmMatch | undefined> {
+    const row = (await this.loadContacts()).find((r) => r.id === id);
+    return row && this.toMatch(row);
+  }
 
   async findContactsByPhone(query: PhoneQuery): Promise<CrmMatch[]> {
     const rows = await this.loadContacts();
@@ -35,6 +46,11 @@ export class FileProvider implements CrmProvider {
     return rows
       .filter((row) => row.numbers.some((n) => wanted.has(n)))
       .map((row) => this.toMatch(row));
+  }
+
+  private contactUrl(id: string): string {
+    const path = FileProvider.contactPath(this.connection, id);
+    return `${path}?sig=${this.signPath(path)}`;
   }
 
   private toMatch(row: ContactRow): CrmMatch {
@@ -47,7 +63,7 @@ export class FileProvider implements CrmProvider {
       email: row.email || undefined,
       phone: row.phone || row.mobile || undefined,
       ownerId: row.owner || undefined,
-      url: `/file-crm/${encodeURIComponent(this.connection)}/contacts/${encodeURIComponent(row.id)}`,
+      url: this.contactUrl(row.id),
     };
   }
 

@@ -13,5 +13,5 @@ export const fileProvider = defineProvider({
       contactsCsv: resolve(deps.configDir, settings.contactsCsv),
       callLogFile: resolve(deps.configDir, settings.callLogFile),
       country: settings.country,
-    }),
+    }, deps.signRecordPath?.bind(deps)),
 });
