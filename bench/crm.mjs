@@ -5,18 +5,14 @@
 //
 //   npm run bench:crm                  (builds first; needs Redis on REDIS_URL or 127.0.0.1:6379)
 //   BENCH_CALLS=100 BENCH_SAMPLES=200 BENCH_CRM_LATENCY_MS=20 npm run bench:crm
-import { transformFileSync } from '@swc/core';
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
+import { loadFake, startConnector } from './support.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CALLS = Number(process.env.BENCH_CALLS ?? 100);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const CRM_LATENCY_MS = Number(process.env.BENCH_CRM_LATENCY_MS ?? 20);
@@ -30,39 +26,12 @@ const prefix = `benchcrm${randomBytes(3).toString('hex')}`;
 const loadAtStart = loadavg().map((l) => +l.toFixed(1));
 const work = mkdtempSync(join(tmpdir(), 'vncc-bench-crm-'));
 
-/** The test fakes are TypeScript; SWC turns them into CommonJS next to each other so their imports resolve. */
-function loadFakes() {
-  for (const file of readdirSync(join(root, 'test/fakes')).filter((f) => f.endsWith('.ts'))) {
-    const { code } = transformFileSync(join(root, 'test/fakes', file), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } });
-    writeFileSync(join(work, file.replace(/\.ts$/, '.js')), code);
-  }
-  return createRequire(join(work, 'index.js'))('./fake-hubspot.js');
-}
-
 const number = (i) => `0015553${String(i).padStart(6, '0')}`;
 /** The same number as a person typed it into HubSpot: (555) 300-0042. */
 const stored = (i) => `(555) 3${String(i).padStart(6, '0').slice(0, 2)}-${String(i).padStart(6, '0').slice(2)}`;
 
-function startConnector(configFile) {
-  return new Promise((resolveStart, reject) => {
-    const child = fork(resolve(root, 'dist/main.js'), [], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken, HS_TOKEN: hsToken, CONFIG_FILE: configFile, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the connector exited with ${code}`)));
-    const started = Date.now();
-    const poll = async () => {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200) return resolveStart(child);
-      } catch {}
-      if (Date.now() - started > 30_000) return reject(new Error('the connector did not start'));
-      setTimeout(poll, 200);
-    };
-    poll();
-  });
-}
+const startCrmConnector = (configFile) =>
+  startConnector({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken, HS_TOKEN: hsToken, CONFIG_FILE: configFile }, { port });
 
 /** Call updates by CallID, from the agent-page channel; `next(callId, test)` waits for one. */
 function watchUpdates(sub) {
@@ -146,7 +115,7 @@ async function timed(fn) {
   return [performance.now() - t0, out];
 }
 
-const { startFakeHubSpot } = loadFakes();
+const { startFakeHubSpot } = loadFake(work, 'fake-hubspot');
 const cached = await startFakeHubSpot();
 const uncached = await startFakeHubSpot();
 for (const fake of [cached, uncached]) for (let i = 0; i < 400; i++) fake.addContact({ firstname: `Caller${i}`, lastname: 'Bench', phone: stored(i) });
@@ -165,7 +134,7 @@ mappings:
 `,
 );
 
-const connector = await startConnector(configFile);
+const connector = await startCrmConnector(configFile);
 const sub = new Redis(redisUrl);
 await sub.psubscribe(`${prefix}:updates:*`);
 const next = watchUpdates(sub);

@@ -2,18 +2,18 @@
 // child process, and percentiles.
 import { transformFileSync } from '@swc/core';
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The test fakes are TypeScript; SWC turns them into CommonJS in `dir`, next to each other so their imports resolve. */
+/** The test fakes are TypeScript; SWC turns all of them into CommonJS in `dir`, side by side so their imports resolve. */
 export function loadFake(dir, name) {
-  for (const file of ['fake-server', name]) {
-    const { code } = transformFileSync(join(root, 'test/fakes', `${file}.ts`), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } });
-    writeFileSync(join(dir, `${file}.js`), code);
+  for (const file of readdirSync(join(root, 'test/fakes')).filter((f) => f.endsWith('.ts'))) {
+    const { code } = transformFileSync(join(root, 'test/fakes', file), { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } });
+    writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), code);
   }
   return createRequire(join(dir, 'index.js'))(`./${name}.js`);
 }
