@@ -42,10 +42,11 @@ describe('redisOptions', () => {
       password: 's@cret',
       sentinelUsername: 'su',
       sentinelPassword: 'sp',
-      failoverDetector: true,
     });
     // No host/port of its own: ioredis would otherwise be tempted to use 127.0.0.1:6379.
     expect(o.host).toBeUndefined();
+    // Its sentinel subscriptions outlive quit() in ioredis 6.0: a connector could not stop (ioredis#1362).
+    expect(o.failoverDetector).toBeUndefined();
     expect(redisOptions('redis+sentinel://s1/m')).toMatchObject({ sentinels: [{ host: 's1', port: 26379 }], name: 'm', db: 0, password: undefined, sentinelPassword: undefined });
     expect(redisOptions('redis+sentinel://:onlypass@s1/m').password).toBe('onlypass');
   });

@@ -28,8 +28,8 @@ export function redisOptions(redisUrl: string): ConnectionOptions {
 export const SENTINEL_SCHEME = 'redis+sentinel://';
 
 /**
- * Sentinel: ioredis asks the sentinels which server is the master of `mymaster` and, with the
- * failover detector, drops its connection as soon as they announce a new one. user:pass are the
+ * Sentinel: ioredis asks the sentinels which server is the master of `mymaster` (and asks again
+ * whenever its connection breaks). user:pass are the
  * Redis servers' (AUTH); sentinels that require a password of their own take it from the query,
  * `?sentinelPassword=...` (and `sentinelUsername`). A `new URL()` cannot parse a host list, hence
  * the hand parsing. Throws an Error saying what is wrong: env.ts shows it as a start-up error.
@@ -62,9 +62,10 @@ function sentinelOptions(redisUrl: string): ConnectionOptions {
     password: pass || undefined,
     sentinelUsername: params.get('sentinelUsername') ?? undefined,
     sentinelPassword: params.get('sentinelPassword') ?? undefined,
-    // Without it a client notices a failover only when its master's connection breaks, and then
-    // keeps asking the sentinels, which name the dead master until they have promoted a replica.
-    failoverDetector: true,
+    // No failoverDetector: in ioredis 6.0 its subscriptions to the sentinels outlive quit(), so a
+    // stopped connector would never exit (ioredis#1362). A client still follows a failover: its
+    // master's connection breaks (a dead master, or Sentinel's CLIENT KILL on a demoted one) and it
+    // asks the sentinels again until they name the promoted replica.
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 1000),
     sentinelRetryStrategy: (times) => Math.min(times * 100, 1000),

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { createLogger } from '../../src/logging/logger';
+import { redisOptions } from '../../src/queue/redis';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -42,7 +43,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     logger,
   });
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = new Redis({ ...redisOptions(redisUrl), maxRetriesPerRequest: 1 }); // as the app reads REDIS_URL (Sentinel too)
   redis.on('error', () => undefined);
   let closed = false;
   return {
