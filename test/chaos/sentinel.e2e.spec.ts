@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SentinelSetup } from '../support/redis-sentinel';
 import { eventually, startTestApp } from '../support/test-app';
-import { callStream, fileCrmConfig, loggedInFile, report, sleep } from './support';
+import { callLogJobs, callStream, fileCrmConfig, loggedInFile, report, sleep } from './support';
 
 /**
  * Redis behind Sentinel (master + replica, AOF everysec, 3 sentinels): the connector is given only
@@ -35,12 +35,13 @@ describe('Chaos: Redis Sentinel', () => {
           acceptedAfterKill: stream.accepted.size - acceptedBeforeKill,
           refused503AfterKill: stream.stats.refused503 - refusedBeforeKill,
           promotedAfterMs,
+          failedSet: (await callLogJobs(redis.url, t.prefix)).counts.failed, // read through the sentinels too
           masterNow: (await redis.masterPort()) === redis.replica.port ? 'replica' : 'other',
         }),
       });
       expect(r.masterNow).toBe('replica');
       expect(r.refused503AfterKill).toBeGreaterThan(0); // no master for at least down-after-milliseconds
-      expect(r).toMatchObject({ duplicates: 0, lost: 0 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
       await t.close();
