@@ -154,7 +154,7 @@ async function observers(kind, base, calls, browser) {
 }
 
 // ---- one scenario ---------------------------------------------------------------------------------
-async function scenario({ kind, base, calls, latencyMs, rounds: n, browser }) {
+async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ringSeconds }) {
   const obs = await observers(kind, base, calls, browser);
   const sseMs = [];
   const cardMs = [];
@@ -163,8 +163,14 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser }) {
   let refused = 0;
   for (let r = 0; r < n; r += 1) {
     const sent = new Map();
+    // A burst sends every Dial-In at once; `ringSeconds` paces them instead, so `calls` calls are
+    // ringing at any moment (each agent's phone rings ringSeconds, then the next call comes in).
+    const pace = ringSeconds ? (ringSeconds * 1000) / calls : 0;
+    const started = now();
     await Promise.all(
-      Array.from({ length: calls }, async (_, i) => {
+      Array.from({ length: ringSeconds ? calls * 2 : calls }, async (_, j) => {
+        if (pace) await new Promise((w) => setTimeout(w, Math.max(0, started + j * pace - now())));
+        const i = j % calls;
         const callId = `b${randomBytes(5).toString('hex')}`;
         const body = new URLSearchParams({ CallID: callId, CallerIDNum: numberOf(i), CallerIDNam: 'Bench', CalledExtension: ext(i), CallFlow: 'IN', CallStatus: 'CALLING' });
         sent.set(callId, { at: now(), key: `${callId}|${ext(i)}` });
@@ -195,7 +201,7 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser }) {
   }
   await obs.close();
   const share = (list) => list.map((v) => v - latencyMs);
-  const result = { kind, calls, latencyMs, samples: sseMs.length, refused, lost, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
+  const result = { kind, ringSeconds, calls, latencyMs, samples: sseMs.length, refused, lost, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
   console.error(JSON.stringify(result));
   return result;
 }
@@ -218,6 +224,9 @@ try {
     const connector = await start('bench/screen-pop-connector.mjs', `${prefix}c${latencyMs}`, { BENCH_CRM_LATENCY_MS: String(latencyMs) });
     const { base } = connector;
     await scenario({ kind: 'connector', base, calls: 20, latencyMs, rounds: 1, browser: undefined }); // warm-up
+    // 200 calls ringing at once in steady state: a new Dial-In every 50 ms, each ringing 10 s.
+    if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, calls: 200, latencyMs: 0, rounds: 1, browser: undefined, ringSeconds: 10 }));
+    results.push(await scenario({ kind: 'connector', base, calls: 200, latencyMs, rounds: 1, browser: undefined, ringSeconds: 10 }));
     for (const calls of [1, 200]) {
       const n = calls === 1 ? rounds * 10 : rounds;
       if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, calls, latencyMs: 0, rounds: n, browser: undefined }));
@@ -236,14 +245,14 @@ try {
   redis.disconnect();
 }
 
-const base = (calls) => results.find((r) => r.kind === 'baseline' && r.calls === calls);
+const base = (calls, ringSeconds) => results.find((r) => r.kind === 'baseline' && r.calls === calls && r.ringSeconds === ringSeconds);
 console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
 console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503) / lost | p99 vs baseline |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const b = r.kind === 'connector' && base(Math.min(r.calls, 200));
+  const b = r.kind === 'connector' && base(Math.min(r.calls, 200), r.ringSeconds);
   const ratio = b ? `${(r.sseShare.p99 / b.sse.p99).toFixed(1)}x` : '';
-  console.log(`| ${r.kind} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} |`);
+  console.log(`| ${r.kind}${r.ringSeconds ? ' (ringing, paced)' : ''} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} |`);
 }
 
 console.log('\nWhere the connector\'s time goes (p50 / p99 ms): request -> event stamped at ingest | -> update published by the worker (CRM latency included) | -> SSE message read');
