@@ -9,21 +9,10 @@ import { conflictHolder } from '../../src/crm/hubspot/hubspot-keyed-objects';
 import { phoneQuery } from '../../src/crm/phone';
 import { FakeHubSpot, FakeHubSpotOptions, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
+import { answeredCall } from '../support/call-records';
 
-const record = (over: Partial<CallRecord> = {}): CallRecord => ({
-  callId: 'call-1',
-  extension: '0003*210',
-  direction: 'inbound',
-  caller: { number: '0015551234567', name: 'J ROE' },
-  callee: { did: '+3222222222', extension: '0003*210' },
-  remoteNumber: '0015551234567',
-  startedAt: Date.parse('2026-11-24T10:00:00Z'),
-  endedAt: Date.parse('2026-11-24T10:01:12Z'),
-  outcome: 'missed',
-  events: [],
-  extra: {},
-  ...over,
-});
+const record = (over: Partial<CallRecord> = {}): CallRecord =>
+  answeredCall({ answeredAt: undefined, ringSeconds: undefined, talkSeconds: undefined, outcome: 'missed', ...over });
 const input = (key: string, mayExist?: boolean): CallLogInput => ({ key, record: record(), subject: 's', description: 'd', mayExist });
 /** HubSpot indexes new objects for search after a few seconds; longer than any test here takes. */
 const LAG = { searchLagMs: 60_000 };

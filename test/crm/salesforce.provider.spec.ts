@@ -1,30 +1,14 @@
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { CallRecord } from '../../src/calls/call-record';
 import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { RequestBudgetHandle } from '../../src/crm/request-budget';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
+import { answeredCall } from '../support/call-records';
 
-const record = (over: Partial<CallRecord> = {}): CallRecord => ({
-  callId: 'call-1',
-  extension: '0003*210',
-  direction: 'inbound',
-  caller: { number: '0015551234567', name: 'J ROE' },
-  callee: { did: '+3222222222', extension: '0003*210' },
-  remoteNumber: '0015551234567',
-  startedAt: Date.parse('2026-11-24T10:00:00Z'),
-  answeredAt: Date.parse('2026-11-24T10:00:12Z'),
-  endedAt: Date.parse('2026-11-24T10:01:12Z'),
-  ringSeconds: 12,
-  talkSeconds: 60,
-  outcome: 'answered',
-  events: [],
-  extra: {},
-  ...over,
-});
+const record = answeredCall;
 
 describe('Salesforce provider (real jsforce against the fake Salesforce)', () => {
   let sf: FakeSalesforce;
