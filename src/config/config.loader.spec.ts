@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { CRM_PROVIDERS } from '../crm/providers';
-import { ConfigError, loadConfigFile, parseConfig } from './config.loader';
+import { checkCapabilities, ConfigError, loadConfigFile, parseConfig } from './config.loader';
 
 const problemsOf = (yaml: string, secret?: (n: string) => string | undefined) => {
   try {
@@ -49,19 +49,17 @@ describe(parseConfig.name, () => {
   });
 
   it('refuses unknownCaller: create-contact where the rule ends up on a CRM type that cannot create contacts', () => {
-    // HubSpot's settings are written below; when HubSpot gains createContact, point this at another type.
-    const without = CRM_PROVIDERS.find((p) => p.type === 'hubspot' && !p.capabilities?.createContact);
+    // Every shipped CRM can create contacts; a new provider may not, so the check runs against one that cannot.
+    const withoutHubSpot = CRM_PROVIDERS.map((p) => (p.type === 'hubspot' ? { ...p, capabilities: {} } : p));
     const yaml = (type: string) =>
       `connections:\n  demo: { type: file, contactsCsv: c.csv, callLogFile: l.jsonl }\n  other: ${type === 'file' ? '{ type: file, contactsCsv: c.csv, callLogFile: l.jsonl }' : `{ type: ${type}, auth: { flow: private-app, tokenEnv: T } }`}\n` +
       'mappings:\n  defaults: { connection: demo, actions: { unknownCaller: create-contact } }\n  organisations:\n    "0007*": { connection: other }\n';
-    expect(problemsOf(yaml('file'))).toEqual([]);
+    expect(checkCapabilities(parseConfig(yaml('file'), 'my.yaml'), withoutHubSpot)).toEqual([]);
     // Refused at the rule whose settings meet the connection that cannot.
-    if (without) {
-      expect(problemsOf(yaml(without.type))).toEqual([
-        `mappings.organisations.0007*: unknownCaller: create-contact, but connection "other" (${without.type}) cannot create contacts; use log-without-contact or ignore`,
-      ]);
-    }
-    expect(CRM_PROVIDERS.find((p) => p.type === 'file')!.capabilities?.createContact).toBe(true);
+    expect(checkCapabilities(parseConfig(yaml('hubspot'), 'my.yaml', () => 'pat'), withoutHubSpot).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'mappings.organisations.0007*: unknownCaller: create-contact, but connection "other" (hubspot) cannot create contacts; use log-without-contact or ignore',
+    ]);
+    expect(problemsOf(yaml('hubspot'), () => 'pat')).toEqual([]);
   });
 
   it('says on which line the offending key is', () => {

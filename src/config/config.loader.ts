@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { CrmProviderDefinition } from '../crm/provider-definition';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { ConnectorConfig, connectorConfigSchema } from './config.schema';
 import { resolveMapping } from '../mappings/resolve-mapping';
@@ -109,7 +110,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
  * Actions a connection's CRM type cannot carry out (create-contact on a CRM without it), for the
  * settings each rule ends up with: an organisation's unknownCaller can meet an extension's connection.
  */
-function checkCapabilities(config: ConnectorConfig): (ConfigProblem & { segments: PropertyKey[] })[] {
+export function checkCapabilities(config: ConnectorConfig, providers: readonly CrmProviderDefinition[] = CRM_PROVIDERS): (ConfigProblem & { segments: PropertyKey[] })[] {
   const m = config.mappings;
   const problems: (ConfigProblem & { segments: PropertyKey[] })[] = [];
   // An extension key no rule has stands for "any other extension" of that level.
@@ -122,7 +123,7 @@ function checkCapabilities(config: ConnectorConfig): (ConfigProblem & { segments
     const resolved = resolveMapping(m, extension);
     const settings = resolved.connection ? config.connections[resolved.connection] : undefined;
     if (!settings || resolved.actions.unknownCaller !== 'create-contact') continue;
-    const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
+    const definition = providers.find((p) => p.type === settings.type);
     if (definition && !definition.capabilities?.createContact) {
       problems.push({
         path: segments.join('.'),
