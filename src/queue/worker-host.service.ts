@@ -9,9 +9,13 @@ import { JOB_PROCESSORS, JobProcessor } from './job-processor';
 import { QueueName } from './queues';
 import { workerOptions } from './redis';
 
+/** How long shutdown waits for in-flight jobs (orchestrators kill a process some 30 s after SIGTERM). */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /**
  * Runs one BullMQ worker per queue. Refuses to start when a queue has no processor or two, and
- * on shutdown lets in-flight jobs finish before the Redis clients they use are closed.
+ * on shutdown lets in-flight jobs finish (for up to SHUTDOWN_GRACE_MS) before the Redis clients
+ * they use are closed.
  */
 @Injectable()
 export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -61,6 +65,14 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async beforeApplicationShutdown() {
-    await Promise.all(this.workers.map((w) => w.close()));
+    const closed = Promise.all(this.workers.map((w) => w.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS, 'timeout')));
+    // Past the grace, jobs still running are left to BullMQ's stalled-job recovery: another worker
+    // runs them again, and call logging stays exactly once (marker, key look-up on a re-run).
+    if ((await Promise.race([closed, grace])) === 'timeout') {
+      this.log.warn({ event: 'shutdown.jobs_left', graceMs: SHUTDOWN_GRACE_MS }, 'in-flight jobs did not finish in time: another worker will run them again');
+    }
+    clearTimeout(timer);
   }
 }
