@@ -11,4 +11,7 @@ module.exports = {
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testTimeout: 30000,
+  // Reads every log line of the run afterwards: no test secret or full phone number may appear.
+  globalSetup: '<rootDir>/test/support/log-audit-setup.js',
+  globalTeardown: '<rootDir>/test/support/log-audit-teardown.js',
 };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { createLogger } from '../../src/logging/logger';
@@ -26,6 +27,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const logger = createLogger(env.LOG_LEVEL ?? 'info', {
     write(line: string) {
       logs.push(JSON.parse(line));
+      // For the whole-run log audit (test/support/log-audit.js).
+      if (process.env.VNCC_TEST_LOG_DIR) appendFileSync(join(process.env.VNCC_TEST_LOG_DIR, `${process.pid}.jsonl`), line.endsWith('\n') ? line : `${line}\n`);
     },
   });
   const redisUrl = env.REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
