@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { CallStateService } from '../src/calls/call-state.service';
 import { CallUpdate } from '../src/calls/call-update.publisher';
-import { eventually, newCallId, sendEvent, startTestApp, TestApp } from './support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdates } from './support/test-app';
 
 /**
  * The whole path with the file provider: events in over HTTP, card updates out on pub/sub,
@@ -35,9 +35,7 @@ mappings:
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml') });
-    sub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    await sub.psubscribe(`${t.prefix}:updates:*`);
-    sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
+    sub = await subscribeUpdates(t.prefix, updates);
   });
   afterAll(async () => {
     sub.disconnect();

@@ -10,7 +10,7 @@ import { EventQueueService } from '../../src/queue/event-queue.service';
 import { logCallJobId } from '../../src/queue/queues';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
-import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp, subscribeUpdates } from '../support/test-app';
 
 /**
  * The whole connector against a fake HubSpot: events in over HTTP, real BullMQ workers and Redis,
@@ -52,9 +52,7 @@ mappings:
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), HS_TOKEN: 'pat-test-token' });
-    sub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    await sub.psubscribe(`${t.prefix}:updates:*`);
-    sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
+    sub = await subscribeUpdates(t.prefix, updates);
   });
   afterAll(async () => {
     sub?.disconnect();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
-import { eventually, newCallId, sendEvent, startTestApp, TestApp } from '../support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdates } from '../support/test-app';
 
 /**
  * The whole path with a Salesforce connection: VoipNow events over HTTP, the pop found through
@@ -42,9 +42,7 @@ mappings:
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), SF_E2E_SECRET: 'secret-1', SF_E2E_REFRESH: 'refresh-e2e' });
-    sub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    await sub.psubscribe(`${t.prefix}:updates:*`);
-    sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
+    sub = await subscribeUpdates(t.prefix, updates);
   });
   afterAll(async () => {
     sub.disconnect();

@@ -7,7 +7,7 @@ import { Browser, BrowserContext, Page } from 'playwright-core';
 import { signAgentToken } from '../../src/screen-pop/agent-token';
 import { eventually, newCallId, sendEvent, startTestApp, TestApp } from '../support/test-app';
 import { agentContext, agentTab, ARTIFACTS, expectEachOnce, launchChromium } from './browser';
-import { stopInstance } from './instances';
+import { startTwoInstances, stopInstance } from './instances';
 
 const SECRET = 'agent-link-secret-for-browser-tests-0123';
 const XSS_NAME = '<img src=x onerror="window.__xss=1">';
@@ -30,17 +30,7 @@ describe('Agent page in Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'vncc-page-'));
     const csv = await readFile(resolve(__dirname, '../../config/contacts.csv'), 'utf8');
     writeFileSync(join(dir, 'contacts.csv'), `${csv.trimEnd()}\nc-666,"${XSS_NAME.replace(/"/g, '""')}",<b>Evil</b> Inc,+1 312 555 0199,,,\n`);
-    writeFileSync(
-      join(dir, 'connector.yaml'),
-      `calls: { hangupSettleMs: 50 }
-connections:
-  demo: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl, country: US }
-mappings:
-  defaults: { connection: demo, country: US }
-`,
-    );
-    a = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET });
-    b = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET, REDIS_PREFIX: a.prefix, ROLE: 'api' });
+    ({ a, b } = await startTwoInstances(dir, SECRET));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

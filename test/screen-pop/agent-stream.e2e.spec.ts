@@ -8,7 +8,7 @@ import { signAgentToken } from '../../src/screen-pop/agent-token';
 import { UpdateHub } from '../../src/screen-pop/update-hub.service';
 import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 import { openSse, SseConnection, updatesOf } from './sse-client';
-import { stopInstance } from './instances';
+import { startTwoInstances, stopInstance } from './instances';
 
 const SECRET = 'agent-link-secret-for-tests-0123456789';
 
@@ -25,17 +25,7 @@ describe('Agent screen-pop stream', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vncc-pop-'));
     writeFileSync(join(dir, 'contacts.csv'), await readFile(resolve(__dirname, '../../config/contacts.csv'), 'utf8'));
-    writeFileSync(
-      join(dir, 'connector.yaml'),
-      `calls: { hangupSettleMs: 50 }
-connections:
-  demo: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl, country: US }
-mappings:
-  defaults: { connection: demo, country: US }
-`,
-    );
-    a = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET });
-    b = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET, REDIS_PREFIX: a.prefix, ROLE: 'api' });
+    ({ a, b } = await startTwoInstances(dir, SECRET));
   });
   afterAll(async () => {
     open.forEach((c) => c.close());

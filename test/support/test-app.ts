@@ -3,6 +3,7 @@ import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startApp, StartedApp } from '../../src/bootstrap';
+import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
 import { redisOptions } from '../../src/queue/redis';
 
@@ -117,4 +118,15 @@ let seq = 0;
 export function newCallId(): string {
   seq += 1;
   return `${Date.now()}.${process.pid}${seq}`;
+}
+
+/**
+ * Collects into `updates` every card update the app publishes (the agent pages' fan-out), from a
+ * subscriber of the test's own; disconnect the returned client when done.
+ */
+export async function subscribeUpdates(prefix: string, updates: CallUpdate[]): Promise<Redis> {
+  const sub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  await sub.psubscribe(`${prefix}:updates:*`);
+  sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
+  return sub;
 }
