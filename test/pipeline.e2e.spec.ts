@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
+import type { RedisClient } from '../src/queue/redis';
 import { CallStateService } from '../src/calls/call-state.service';
 import { CallUpdate } from '../src/calls/call-update.publisher';
 import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdates } from './support/test-app';
@@ -14,7 +14,7 @@ import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdat
 describe('Pop and log pipeline (file CRM)', () => {
   let t: TestApp;
   let dir: string;
-  let sub: Redis;
+  let sub: RedisClient;
   const updates: CallUpdate[] = [];
 
   beforeAll(async () => {

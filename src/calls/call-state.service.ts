@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_ENV, CONNECTOR_CONFIG } from '../config/config.tokens';
 import { ConnectorConfig } from '../config/config.schema';
 import { AppEnv } from '../config/env';
 import { CallEvent, EVENT_TYPES, EventType, escapeIdPart } from '../ingest/call-event';
-import { failFastOptions } from '../queue/redis';
+import { createRedis, RedisClient } from '../queue/redis';
 import { CallRecord, foldCallRecord } from './call-record';
 
 /**
@@ -14,12 +13,12 @@ import { CallRecord, foldCallRecord } from './call-record';
  */
 @Injectable()
 export class CallStateService implements OnApplicationShutdown {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly ttlMs: number;
 
   constructor(@Inject(APP_ENV) private readonly env: AppEnv, @Inject(CONNECTOR_CONFIG) config: ConnectorConfig) {
     // The request path's one connection: EventQueueService adds the jobs on it too.
-    this.redis = new Redis({ ...failFastOptions(env.redisUrl), connectionName: 'vncc-request-path' });
+    this.redis = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-request-path' });
     // Errors surface on each command; without a listener ioredis would print every reconnect attempt.
     this.redis.on('error', () => undefined);
     // One EVALSHA instead of MULTI/HSETNX/PEXPIRE/EXEC: the ingest hot path's only write besides the job.
@@ -101,4 +100,4 @@ export class CallStateService implements OnApplicationShutdown {
   }
 }
 
-type RecordEventCommand = Redis & { vnccRecordEvent(key: string, type: string, event: string, ttlMs: number): Promise<number> };
+type RecordEventCommand = RedisClient & { vnccRecordEvent(key: string, type: string, event: string, ttlMs: number): Promise<number> };

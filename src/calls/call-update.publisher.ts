@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { EventType } from '../ingest/call-event';
-import { redisOptions } from '../queue/redis';
+import { createRedis, RedisClient } from '../queue/redis';
 import { CallRecord } from './call-record';
 import { CrmMatch } from '../crm/crm-provider';
 
@@ -48,7 +47,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[1], '{"streamId":"' .. id .. '",' .. string.sub(ARGV[2], 2))
 return id`;
 
-type PublishCommand = Redis & {
+type PublishCommand = RedisClient & {
   vnccPublishUpdate(stream: string, dedupe: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number): Promise<string | null>;
 };
 
@@ -63,7 +62,7 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
   private readonly redis: PublishCommand;
 
   constructor(@Inject(APP_ENV) private readonly env: AppEnv) {
-    this.redis = new Redis({ ...redisOptions(env.redisUrl), connectionName: 'vncc-publisher' }) as PublishCommand;
+    this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-publisher' }) as PublishCommand;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { redisOptions } from '../queue/redis';
+import { isClusterUrl, isHashTagged, validateRedisUrl } from '../queue/redis';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -14,7 +14,7 @@ export interface AppEnv {
   host: string;
   role: Role;
   redisUrl: string;
-  /** Prefix of every Redis key; put it in braces (`{vncc}`) on Redis Cluster so a queue's keys share a slot. */
+  /** Prefix of every Redis key; on a Redis Cluster a hash tag (`{vncc}`, the default there) so every key shares one slot. */
   redisPrefix: string;
   configFile: string;
   logLevel: string;
@@ -44,20 +44,21 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const schema = z.object({
+const fields = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   ROLE: z.enum(ROLES).default('all'),
   REDIS_URL: z
     .string()
-    .regex(/^(rediss?|redis\+sentinel):\/\//, 'must start with redis://, rediss:// or redis+sentinel://')
+    .regex(/^(rediss?|redis\+sentinel|rediss?\+cluster):\/\//, 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://')
     .superRefine(redisUrlParses)
     .default('redis://127.0.0.1:6379'),
+  // Default: vncc, or {vncc} on a Redis Cluster (see readEnv).
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - and braces only')
-    .default('vncc'),
+    .optional(),
   CONFIG_FILE: z.string().min(1).default('config/connector.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FULL_NUMBERS: bool.default(false),
@@ -69,12 +70,27 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
 });
 
+/**
+ * On a Redis Cluster every key must hash to one slot: BullMQ's scripts and ours touch several keys
+ * at once (CROSSSLOT otherwise), and a script may only touch keys of one slot. A prefix without a
+ * hash tag is refused rather than wrapped in one, so the keys are always named as configured.
+ */
+const schema = fields.superRefine((e, ctx) => {
+  if (e.REDIS_PREFIX !== undefined && isClusterUrl(e.REDIS_URL) && !isHashTagged(e.REDIS_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_PREFIX'],
+      message: `on a Redis Cluster (REDIS_URL=redis+cluster://) the prefix must be a hash tag so every key lands in one slot: use {${e.REDIS_PREFIX.replace(/[{}]/g, '') || 'vncc'}}`,
+    });
+  }
+});
+
 export class EnvError extends Error {}
 
 /** A REDIS_URL the connections could not be built from is a start-up error, not a crash at the first connection. */
 function redisUrlParses(url: string, ctx: z.RefinementCtx): void {
   try {
-    redisOptions(url);
+    validateRedisUrl(url);
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
@@ -96,7 +112,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
     host: e.HOST,
     role: e.ROLE,
     redisUrl: e.REDIS_URL,
-    redisPrefix: e.REDIS_PREFIX,
+    redisPrefix: e.REDIS_PREFIX ?? (isClusterUrl(e.REDIS_URL) ? '{vncc}' : 'vncc'),
     configFile: resolve(e.CONFIG_FILE),
     logLevel: e.LOG_LEVEL,
     logFullNumbers: e.LOG_FULL_NUMBERS,

@@ -1,12 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { dirname } from 'node:path';
 import { Logger } from 'pino';
 import { ConnectorConfig } from '../config/config.schema';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { redisOptions } from '../queue/redis';
+import { createRedis, RedisClient } from '../queue/redis';
 import { CrmProvider } from './crm-provider';
 import { CRM_PROVIDERS } from './providers';
 import { splitSecrets } from '../screen-pop/agent-token';
@@ -17,14 +16,14 @@ import { RequestBudget } from './request-budget';
 @Injectable()
 export class CrmRegistry implements OnApplicationShutdown {
   private readonly providers = new Map<string, CrmProvider>();
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 
   constructor(
     @Inject(APP_ENV) private readonly env: AppEnv,
     store: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
-    this.redis = new Redis({ ...redisOptions(env.redisUrl), connectionName: 'vncc-crm' });
+    this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-crm' });
     this.redis.on('error', () => undefined);
     this.load(store.current);
     // A connection that cannot be built (bad settings, missing secret) refuses the whole reload.

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type { RedisClient } from '../queue/redis';
 import { Logger } from 'pino';
 import { z } from 'zod';
 import { CrmProvider } from './crm-provider';
@@ -9,7 +9,7 @@ export interface ProviderDeps {
   /** Reads a secret named in settings (`clientSecretEnv: SF_CLIENT_SECRET`): env var NAME, or the file in NAME_FILE. */
   secret(envName: string): string;
   /** Shared Redis (not fail-fast): for state that must survive restarts and be shared by instances. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix for this connection's own keys, e.g. `vncc:crm:sf-eu`; add `:<what>` after it. */
   keyPrefix: string;
   logger: Logger;

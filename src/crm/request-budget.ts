@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type { RedisClient } from '../queue/redis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { CrmError } from './crm-provider';
 
@@ -40,7 +40,7 @@ export class RequestBudget implements RequestBudgetHandle {
   private readonly daily?: RateLimiterRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     keyPrefix: string,
     private readonly limits: BudgetLimits,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -1,12 +1,13 @@
+import Redis, { Cluster } from 'ioredis';
 import { EnvError, readEnv } from '../config/env';
-import { failFastOptions, redisOptions, workerOptions } from './redis';
+import { clusterOptions, createRedis, failFastOptions, isHashTagged, redisOptions, workerOptions } from './redis';
 
 /** Env values readEnv needs besides REDIS_URL (secrets given, so nothing is generated on disk). */
 const ENV = { INGEST_TOKEN: 'i-token', ADMIN_TOKEN: 'a-token', AGENT_LINK_SECRET: 'l-secret', NODE_ENV: 'production' };
 
-function startupError(url: string): string {
+function startupError(url: string, extra: Record<string, string> = {}): string {
   try {
-    readEnv({ ...ENV, REDIS_URL: url });
+    readEnv({ ...ENV, REDIS_URL: url, ...extra });
   } catch (err) {
     expect(err).toBeInstanceOf(EnvError);
     return (err as Error).message;
@@ -67,7 +68,13 @@ describe('redisOptions', () => {
     ['redis+sentinel://s1:26379,,s2/m', /sentinel address ""/],
     ['redis+sentinel:///m', /sentinel address ""/],
     ['redis+sentinel://s1/m?password=x', /unknown parameter "password"/],
-    ['http://s1:6379', /must start with redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//],
+    ['redis+cluster://', /cluster node address ""/],
+    ['redis+cluster://n1:7000,,n2:7001', /cluster node address ""/],
+    ['redis+cluster://n1:70000', /cluster node address "n1:70000"/],
+    ['redis+cluster://n1:7000/0', /only database 0/],
+    ['redis+cluster://n1:7000?natMap=x', /unknown parameter "natMap"/],
+    ['redis+cluster://n1:7000 n2:7001', /cluster node address/],
+    ['http://s1:6379', /must start with redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\//],
   ])('%s is a start-up error naming REDIS_URL and what is wrong', (url, why) => {
     const message = startupError(url);
     expect(message).toMatch(/REDIS_URL: /);
@@ -76,5 +83,68 @@ describe('redisOptions', () => {
 
   it('the start-up error does not repeat the password', () => {
     expect(startupError('redis+sentinel://app:hunter2@s1/m/x')).not.toContain('hunter2');
+    expect(startupError('redis+cluster://app:hunter2@n1:7000/1')).not.toContain('hunter2');
+  });
+});
+
+describe('Redis Cluster (redis+cluster://)', () => {
+  it('gives the start-up nodes (port 6379 when left out, IPv6 in brackets) and the nodes\' credentials', () => {
+    const { nodes, options } = clusterOptions('redis+cluster://app:s%40cret@n1.internal:7000,n2.internal,[fd00::3]:7002/', 'plain');
+    expect(nodes).toEqual([
+      { host: 'n1.internal', port: 7000 },
+      { host: 'n2.internal', port: 6379 },
+      { host: 'fd00::3', port: 7002 },
+    ]);
+    expect(options.redisOptions).toMatchObject({ username: 'app', password: 's@cret', tls: undefined });
+    expect(clusterOptions('rediss+cluster://:onlypass@n1:7000', 'plain').options.redisOptions).toMatchObject({ password: 'onlypass', tls: {} });
+  });
+
+  it('the request path fails fast on a Cluster too; workers wait, as BullMQ requires', () => {
+    const url = 'redis+cluster://n1:7000,n2:7001';
+    // No offline queue and no CLUSTERDOWN retries: an event is answered 503 at once while its slot has no master.
+    expect(clusterOptions(url, 'fail-fast').options).toMatchObject({ enableOfflineQueue: false, retryDelayOnClusterDown: 0, redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 1500 } });
+    expect(clusterOptions(url, 'worker').options).toMatchObject({ enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null } });
+    expect(clusterOptions(url, 'plain').options.retryDelayOnClusterDown).toBeUndefined();
+    expect(clusterOptions(url, 'worker', { connectionName: 'w' }).options.redisOptions).toMatchObject({ connectionName: 'w' });
+  });
+
+  it('createRedis gives a Cluster client for redis+cluster:// and a single-server client otherwise', () => {
+    const clients = [
+      createRedis('redis+cluster://127.0.0.1:7000', 'plain', { lazyConnect: true }),
+      createRedis('redis://127.0.0.1:6379', 'fail-fast', { lazyConnect: true }),
+      createRedis('redis+sentinel://127.0.0.1:26379/m', 'worker', { lazyConnect: true }),
+    ];
+    try {
+      expect(clients[0]).toBeInstanceOf(Cluster);
+      expect(clients[1]).toBeInstanceOf(Redis);
+      expect((clients[1] as Redis).options).toMatchObject({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      expect((clients[2] as Redis).options).toMatchObject({ name: 'm', maxRetriesPerRequest: null });
+    } finally {
+      clients.forEach((c) => c.disconnect());
+    }
+  });
+
+  it('REDIS_PREFIX must be a hash tag on a Cluster: refused at start-up otherwise, {vncc} when unset', () => {
+    const url = 'redis+cluster://n1:7000';
+    const message = startupError(url, { REDIS_PREFIX: 'vncc' });
+    expect(message).toMatch(/REDIS_PREFIX: .*hash tag.*\{vncc\}/);
+    expect(startupError(url, { REDIS_PREFIX: 'a{}b' })).toMatch(/REDIS_PREFIX: .*use \{ab\}/);
+    expect(readEnv({ ...ENV, REDIS_URL: url }).redisPrefix).toBe('{vncc}');
+    expect(readEnv({ ...ENV, REDIS_URL: url, REDIS_PREFIX: 'acme{vncc}' }).redisPrefix).toBe('acme{vncc}');
+    // A single server keeps the plain default, and takes a hash-tagged prefix too (ready to move to a Cluster).
+    expect(readEnv({ ...ENV, REDIS_URL: 'redis://h' }).redisPrefix).toBe('vncc');
+    expect(readEnv({ ...ENV, REDIS_URL: 'redis://h', REDIS_PREFIX: '{vncc}' }).redisPrefix).toBe('{vncc}');
+  });
+
+  it.each([
+    ['{vncc}', true],
+    ['acme{vncc}', true],
+    ['{a}{b}', true],
+    ['vncc', false],
+    ['{}vncc', false], // an empty tag: Redis hashes the whole key
+    ['vncc}{', false], // the first { has no } after it
+    ['{vncc', false],
+  ])('isHashTagged(%s) is %s', (prefix, tagged) => {
+    expect(isHashTagged(prefix)).toBe(tagged);
   });
 });

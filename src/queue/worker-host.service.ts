@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Worker } from 'bullmq';
 import { Logger } from 'pino';
 import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
@@ -7,7 +7,7 @@ import { AppEnv } from '../config/env';
 import { MetricsService } from '../metrics/metrics.service';
 import { JOB_PROCESSORS, JobProcessor } from './job-processor';
 import { QueueName } from './queues';
-import { workerOptions } from './redis';
+import { createRedis, RedisClient } from './redis';
 
 /** How long shutdown waits for in-flight jobs (orchestrators kill a process some 30 s after SIGTERM). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -15,11 +15,14 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Runs one BullMQ worker per queue. Refuses to start when a queue has no processor or two, and
  * on shutdown lets in-flight jobs finish (for up to SHUTDOWN_GRACE_MS) before the Redis clients
- * they use are closed.
+ * they use are closed. Each worker gets its connection from createRedis (a Cluster on
+ * redis+cluster://); BullMQ duplicates it for its blocking reads and leaves the one given to it for
+ * us to close.
  */
 @Injectable()
-export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly workers: Worker[] = [];
+  private readonly connections: RedisClient[] = [];
 
   constructor(
     @Inject(JOB_PROCESSORS) private readonly processors: JobProcessor[],
@@ -41,8 +44,11 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap() {
     for (const processor of this.processors) {
+      const connection = createRedis(this.env.redisUrl, 'worker', { connectionName: `vncc-worker-${processor.queue}` });
+      connection.on('error', () => undefined); // the worker reports them ('error' below)
+      this.connections.push(connection);
       const worker = new Worker(processor.queue, (job, token) => processor.process(job, token), {
-        connection: { ...workerOptions(this.env.redisUrl), connectionName: `vncc-worker-${processor.queue}` },
+        connection,
         prefix: this.env.redisPrefix,
         concurrency: processor.concurrency(),
         // A killed worker's jobs go back to the queue once their lock lapses.
@@ -74,5 +80,9 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
       this.log.warn({ event: 'shutdown.jobs_left', graceMs: SHUTDOWN_GRACE_MS }, 'in-flight jobs did not finish in time: another worker will run them again');
     }
     clearTimeout(timer);
+  }
+
+  async onApplicationShutdown() {
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }
 }

@@ -1,5 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { CallUpdate, CallUpdatePublisher, REPLAY_WINDOW_MS } from '../calls/call-update.publisher';
@@ -8,7 +7,7 @@ import { AppEnv } from '../config/env';
 import { formatNumber } from '../crm/phone';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { failFastOptions, redisOptions } from '../queue/redis';
+import { createRedis, RedisClient } from '../queue/redis';
 import { AgentStream, compareIds, StreamEntry } from './agent-stream';
 
 export const HEARTBEAT_MS = 15_000;
@@ -24,8 +23,8 @@ const FORMAT_CACHE_SIZE = 5000;
  */
 @Injectable()
 export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly sub: Redis;
-  private readonly reader: Redis;
+  private readonly sub: RedisClient;
+  private readonly reader: RedisClient;
   private readonly watchers = new Map<string, Set<AgentStream>>();
   /** The SUBSCRIBE in flight or done per channel: a second page for an extension waits for it too. */
   private readonly subscribed = new Map<string, Promise<unknown>>();
@@ -46,11 +45,11 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
     this.channelPrefix = publisher.channel('');
     // The subscriber re-subscribes itself after a reconnect, then has every page catch up from
     // the replay streams what was published while it was away (pub/sub does not keep messages).
-    this.sub = new Redis({ ...redisOptions(env.redisUrl), autoResubscribe: false, connectionName: 'vncc-agent-updates' });
+    this.sub = createRedis(env.redisUrl, 'plain', { autoResubscribe: false, connectionName: 'vncc-agent-updates' });
     this.sub.on('error', () => undefined);
     this.sub.on('ready', () => void this.resubscribe());
     this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-    this.reader = new Redis({ ...failFastOptions(env.redisUrl), connectionName: 'vncc-agent-replay' });
+    this.reader = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-agent-replay' });
     this.reader.on('error', () => undefined);
     this.heartbeat = setInterval(() => this.streams.forEach((s) => s.heartbeat()), HEARTBEAT_MS).unref();
     this.gauge = new Gauge({ name: 'vncc_agent_streams', help: 'Agent screen-pop pages connected to this instance', registers: [metrics.registry] });

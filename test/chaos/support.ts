@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { escapeIdPart } from '../../src/ingest/call-event';
 import { QueueName } from '../../src/queue/queues';
-import { redisOptions } from '../../src/queue/redis';
+import { createRedis } from '../../src/queue/redis';
 import { FakeHubSpot } from '../fakes/fake-hubspot';
 import { eventually, newCallId, sendEvent, TEST_ADMIN_TOKEN } from '../support/test-app';
 
@@ -231,7 +231,9 @@ export async function report(
 
 /** Call-log job counts by state, and the attempts the completed ones took. */
 export async function callLogJobs(redisUrl: string, prefix: string) {
-  const queue = new Queue(QueueName.CallLog, { connection: redisOptions(redisUrl), prefix });
+  const connection = createRedis(redisUrl, 'plain'); // a Cluster on redis+cluster://
+  connection.on('error', () => undefined);
+  const queue = new Queue(QueueName.CallLog, { connection, prefix });
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
     const completed = await queue.getCompleted(0, -1);
@@ -245,6 +247,7 @@ export async function callLogJobs(redisUrl: string, prefix: string) {
     };
   } finally {
     await queue.close();
+    await connection.quit().catch(() => connection.disconnect());
   }
 }
 

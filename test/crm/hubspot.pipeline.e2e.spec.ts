@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../src/queue/redis';
 import { CallStateService } from '../../src/calls/call-state.service';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { escapeIdPart } from '../../src/ingest/call-event';
@@ -20,7 +20,7 @@ describe('HubSpot through the running connector', () => {
   let hs: FakeHubSpot;
   let t: TestApp;
   let dir: string;
-  let sub: Redis;
+  let sub: RedisClient;
   const updates: CallUpdate[] = [];
   let janeId: string;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../src/queue/redis';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdates } from '../support/test-app';
@@ -15,7 +15,7 @@ describe('Pop and log pipeline (Salesforce through jsforce)', () => {
   let t: TestApp;
   let sf: FakeSalesforce;
   let dir: string;
-  let sub: Redis;
+  let sub: RedisClient;
   let contact: string;
   let ann: string;
   const updates: CallUpdate[] = [];

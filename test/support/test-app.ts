@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
-import { redisOptions } from '../../src/queue/redis';
+import { createRedis, RedisClient, scanKeys } from '../../src/queue/redis';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestApp extends StartedApp {
   prefix: string;
-  redis: Redis;
+  redis: RedisClient;
   /** Every JSON log line the app wrote, parsed. */
   logs: Record<string, unknown>[];
   close(): Promise<void>;
@@ -47,7 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     logger,
   });
-  const redis = new Redis({ ...redisOptions(redisUrl), maxRetriesPerRequest: 1 }); // as the app reads REDIS_URL (Sentinel too)
+  const redis = createRedis(redisUrl, 'plain', { maxRetriesPerRequest: 1 }); // as the app reads REDIS_URL (Sentinel, Cluster too)
   redis.on('error', () => undefined);
   let closed = false;
   return {
@@ -59,8 +58,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       if (closed) return;
       closed = true;
       await started.app.close();
-      const keys = await redis.keys(`${prefix}:*`).catch(() => []);
-      if (keys.length) await redis.del(...keys).catch(() => undefined);
+      // SCAN, not KEYS (the shared Redis); per master on a Cluster. One key per UNLINK: keys of a
+      // multi-key command must share a slot, and on a Cluster only hash-tagged ones do.
+      const keys = await scanKeys(redis, `${prefix}:*`).catch(() => []);
+      await Promise.all(keys.map((k) => redis.unlink(k).catch(() => undefined)));
       redis.disconnect();
     },
   };
@@ -124,8 +125,8 @@ export function newCallId(): string {
  * Collects into `updates` every card update the app publishes (the agent pages' fan-out), from a
  * subscriber of the test's own; disconnect the returned client when done.
  */
-export async function subscribeUpdates(prefix: string, updates: CallUpdate[]): Promise<Redis> {
-  const sub = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+export async function subscribeUpdates(prefix: string, updates: CallUpdate[]): Promise<RedisClient> {
+  const sub = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'plain');
   await sub.psubscribe(`${prefix}:updates:*`);
   sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
   return sub;

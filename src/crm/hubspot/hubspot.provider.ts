@@ -1,5 +1,5 @@
 import { Client } from '@hubspot/api-client';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../queue/redis';
 import { Logger } from 'pino';
 import { maskNumber } from '../../logging/logger';
 import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
@@ -11,7 +11,7 @@ import { HubSpotSettings } from './hubspot.settings';
 
 export interface HubSpotDeps {
   secret(name: string): string;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   logger: Logger;
   budget?: RequestBudgetHandle;

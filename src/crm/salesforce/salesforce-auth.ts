@@ -1,5 +1,5 @@
 import { OAuth2, TokenResponse } from 'jsforce';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../queue/redis';
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';
@@ -14,7 +14,7 @@ export interface SalesforceSession {
 
 export interface SalesforceAuthDeps {
   secret(name: string): string;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   logger: Logger;
 }

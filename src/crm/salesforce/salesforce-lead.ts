@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../queue/redis';
 import { CrmError, NewContactInput } from '../crm-provider';
 import { soqlString } from './salesforce-queries';
 
@@ -37,7 +37,7 @@ const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * One Lead creation per number at a time, across workers and instances, so two calls from a new
  * number ending together do not both miss the other's Lead. Waits up to `waitMs` for the holder.
  */
-export async function withNumberLock<T>(redis: Redis, key: string, waitMs: number, work: () => Promise<T>): Promise<T> {
+export async function withNumberLock<T>(redis: RedisClient, key: string, waitMs: number, work: () => Promise<T>): Promise<T> {
   const token = randomBytes(8).toString('hex');
   const deadline = Date.now() + waitMs;
   // Held at most a write's time-out; a crashed holder's lock expires by itself.
