@@ -3,6 +3,7 @@ import { CallStateService } from '../calls/call-state.service';
 import { ConnectionPauseService } from '../crm/connection-pause.service';
 import { CrmHealth } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
+import { pingSlotOf } from '../queue/redis';
 
 /** CRM health is asked at most this often: readiness probes must not spend the CRM's API quota. */
 const CRM_HEALTH_TTL_MS = 30_000;
@@ -32,7 +33,8 @@ export class HealthController {
     const started = Date.now();
     try {
       await Promise.race([
-        this.calls.ping(),
+        // The request path's connection, in the slot of the connector's keys (a Cluster's other nodes may answer while it is down).
+        pingSlotOf(this.calls.redis, this.calls.recentKey()),
         new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
       ]);
     } catch (err) {

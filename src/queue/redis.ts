@@ -212,6 +212,15 @@ export function isHashTagged(prefix: string): boolean {
 }
 
 /**
+ * Resolves when Redis takes commands for `key`. On a Cluster, PING is answered by any node, even
+ * while `key`'s slot has no master and every keyed command gets CLUSTERDOWN: ask in the slot.
+ */
+export async function pingSlotOf(client: RedisClient, key: string): Promise<void> {
+  if (client instanceof Cluster) await client.exists(key);
+  else await client.ping();
+}
+
+/**
  * Every key matching `pattern`, by SCAN (never KEYS): on a Cluster, on every master, since each
  * holds only its own slots. The slot map is read again first: a Cluster client drops a node whose
  * connection broke and takes it back only when a command is redirected to it.

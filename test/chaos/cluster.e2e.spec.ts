@@ -35,9 +35,12 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
       await owner.kill();
       const killedAt = Date.now();
       await cluster.noticed(owner);
+      // Readiness tells a load balancer the truth: the other masters answer PING, but not for our slot.
+      const readyWhileDown = (await fetch(`${t.url}/health/ready`)).status;
       await sleep(1000); // a stretch of the stream against a failed cluster
       owner.start();
       await cluster.healthy();
+      const readyAfter = await eventually(async () => ((await fetch(`${t!.url}/health/ready`)).status === 200 ? 200 : undefined), 10_000, 'readiness back');
       const downMs = Date.now() - killedAt; // printed, never asserted
       const acceptedWhileDown = stream.accepted.size - acceptedBeforeKill;
       const acceptedBeforeRestart = new Set(stream.accepted);
@@ -78,6 +81,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
       expect(r.mastersHoldingKeys).toBe(1); // the hash tag keeps every key (queues, call state, markers) in one slot
       expect(r.refused503AfterKill).toBeGreaterThan(0); // the slot had no master for a while
       expect(r.notPoppedAfterRestart).toBe(0);
+      expect([readyWhileDown, readyAfter]).toEqual([503, 200]);
       expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
