@@ -20,7 +20,9 @@ interface ContactRow {
  */
 export class FileProvider implements CrmProvider {
   readonly type = 'file';
-  private contacts?: { mtimeMs: number; rows: (ContactRow & { numbers: string[] })[] };
+  private contacts?: { mtimeMs: number; rows: (ContactRow & { numbers: string[] })[]; byNumber: Map<string, ContactRow[]> };
+  /** One stat() of the CSV shared by the lookups that start while it runs (a burst of calls is one syscall, not one each). */
+  private statting?: Promise<number>;
   private loggedKeys?: Map<string, string>;
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -41,11 +43,14 @@ export class FileProvider implements CrmProvider {
   }
 
   async findContactsByPhone(query: PhoneQuery): Promise<CrmMatch[]> {
-    const rows = await this.loadContacts();
-    const wanted = new Set([query.e164, query.national, query.digits].filter(Boolean));
-    return rows
-      .filter((row) => row.numbers.some((n) => wanted.has(n)))
-      .map((row) => this.toMatch(row));
+    await this.loadContacts();
+    const found = new Set<ContactRow>();
+    for (const form of [query.e164, query.national, query.digits]) {
+      for (const row of (form && this.contacts?.byNumber.get(form)) || []) found.add(row);
+    }
+    // Several rows: in the CSV's order, as a scan finds them.
+    const rows = found.size > 1 ? this.contacts!.rows.filter((row) => found.has(row)) : [...found];
+    return rows.map((row) => this.toMatch(row));
   }
 
   private contactUrl(id: string): string {
@@ -162,23 +167,32 @@ export class FileProvider implements CrmProvider {
   private async loadContacts() {
     let mtimeMs: number;
     try {
-      mtimeMs = (await stat(this.files.contactsCsv)).mtimeMs;
+      this.statting ??= stat(this.files.contactsCsv)
+        .then((s) => s.mtimeMs)
+        .finally(() => (this.statting = undefined));
+      mtimeMs = await this.statting;
     } catch (err) {
       throw new CrmError('permanent', `Contacts file ${this.files.contactsCsv} cannot be read: ${(err as Error).message}`);
     }
     if (this.contacts?.mtimeMs === mtimeMs) return this.contacts.rows;
     const rows = parse(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as ContactRow[];
-    this.contacts = {
-      mtimeMs,
-      rows: rows.map((row) => ({
-        ...row,
-        // Each stored number in every form a query may carry, so matching is a set lookup.
-        numbers: [row.phone, row.mobile].flatMap((n) => {
-          const q = phoneQuery(n, this.files.country);
-          return q ? [q.e164, q.national, q.digits].filter((f): f is string => !!f) : [];
-        }),
-      })),
-    };
+    const indexed = rows.map((row) => ({
+      ...row,
+      // Each stored number in every form a query may carry, so matching is a map lookup.
+      numbers: [row.phone, row.mobile].flatMap((n) => {
+        const q = phoneQuery(n, this.files.country);
+        return q ? [q.e164, q.national, q.digits].filter((f): f is string => !!f) : [];
+      }),
+    }));
+    const byNumber = new Map<string, ContactRow[]>();
+    for (const row of indexed) {
+      for (const n of new Set(row.numbers)) {
+        const list = byNumber.get(n);
+        if (list) list.push(row);
+        else byNumber.set(n, [row]);
+      }
+    }
+    this.contacts = { mtimeMs, rows: indexed, byNumber };
     return this.contacts.rows;
   }
 }
