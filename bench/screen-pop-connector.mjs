@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const latencyMs = Number(process.env.BENCH_CRM_LATENCY_MS ?? 0);
-const { fileProvider } = require('../dist/crm/file/index.js');
+// BENCH_DIST: another build of the connector (say, of the commit before a change), for A/B runs.
+const dist = process.env.BENCH_DIST ?? '../dist';
+const { fileProvider } = require(`${dist}/crm/file/index.js`);
 const create = fileProvider.create;
 fileProvider.create = (...args) => {
   const provider = create(...args);
@@ -17,4 +19,4 @@ fileProvider.create = (...args) => {
   };
   return provider;
 };
-require('../dist/main.js');
+require(`${dist}/main.js`);

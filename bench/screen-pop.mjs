@@ -8,7 +8,7 @@
 //   BENCH_ROUNDS=5 BENCH_CONCURRENCY=250 npm run bench:screen-pop
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +22,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const popConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 250);
+// BENCH_ONLY=ringing,single,burst,burst2000 and BENCH_LATENCIES=0,150 run only those scenarios
+// and CRM latencies (default: all of them).
+const topology = process.env.BENCH_TOPOLOGY ?? 'all';
+const only = new Set((process.env.BENCH_ONLY ?? 'ringing,single,burst,burst2000').split(','));
 const TOKEN = 'bench-ingest-token';
 const SECRET = 'bench-agent-link-secret';
 const now = () => performance.timeOrigin + performance.now();
@@ -48,6 +52,8 @@ function start(script, prefix, env = {}) {
   return new Promise((done, fail) => {
     const child = fork(resolve(root, script), [], {
       cwd: root,
+      // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the servers (not allowed in NODE_OPTIONS).
+      execArgv: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : process.execArgv,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, INGEST_TOKEN: TOKEN, AGENT_LINK_SECRET: SECRET, CONFIG_FILE: join(dir, 'connector.yaml'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -154,8 +160,20 @@ async function observers(kind, base, calls, browser) {
 }
 
 // ---- one scenario ---------------------------------------------------------------------------------
-async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ringSeconds }) {
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ringSeconds, procs = [] }) {
   const obs = await observers(kind, base, calls, browser);
+  const cpuBefore = procs.map((p) => cpuMs(p.child.pid));
+  let sentTotal = 0;
   const sseMs = [];
   const cardMs = [];
   const parts = { ingest: [], worker: [], fanout: [] };
@@ -180,6 +198,7 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ring
         if (res.status !== 202) throw new Error(`${kind}: ${res.status} ${await res.text()}`);
       }),
     );
+    sentTotal += sent.size;
     const deadline = Date.now() + 15_000;
     while ([...sent.keys()].some((id) => !obs.seen.has(id)) && Date.now() < deadline) await new Promise((w) => setTimeout(w, 20));
     await new Promise((w) => setTimeout(w, obs.rendered ? 300 : 0));
@@ -199,9 +218,11 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ring
     }
     await new Promise((w) => setTimeout(w, 500)); // let the previous round's tail settle
   }
+  // Server CPU per call (request, job, fan-out; the observers' idle streams cost next to nothing).
+  const cpuPerCall = Object.fromEntries(procs.map((p, i) => [p.name, +((cpuMs(p.child.pid) - cpuBefore[i]) / Math.max(1, sentTotal)).toFixed(2)]).filter(([, v]) => Number.isFinite(v)));
   await obs.close();
   const share = (list) => list.map((v) => v - latencyMs);
-  const result = { kind, ringSeconds, calls, latencyMs, samples: sseMs.length, refused, lost, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
+  const result = { kind, ringSeconds, calls, latencyMs, samples: sseMs.length, refused, lost, cpuMsPerCall: cpuPerCall, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
   console.error(JSON.stringify(result));
   return result;
 }
@@ -220,20 +241,33 @@ const prefix = `bench${randomBytes(3).toString('hex')}`;
 const results = [];
 try {
   const baseline = await start('bench/screen-pop-baseline.mjs', `${prefix}b`);
-  for (const latencyMs of [0, 150]) {
-    const connector = await start('bench/screen-pop-connector.mjs', `${prefix}c${latencyMs}`, { BENCH_CRM_LATENCY_MS: String(latencyMs) });
+  for (const latencyMs of (process.env.BENCH_LATENCIES ?? '0,150').split(',').map(Number)) {
+    const env = { BENCH_CRM_LATENCY_MS: String(latencyMs) };
+    // BENCH_TOPOLOGY=split: one ROLE=api process (ingest, pages) and one ROLE=worker process on the
+    // same Redis prefix, as a deployment for bursts runs them; default: one ROLE=all process.
+    const split = topology === 'split';
+    const connector = await start('bench/screen-pop-connector.mjs', `${prefix}c${latencyMs}`, { ...env, ROLE: split ? 'api' : 'all' });
+    const worker = split ? await start('bench/screen-pop-connector.mjs', `${prefix}c${latencyMs}`, { ...env, ROLE: 'worker' }) : undefined;
     const { base } = connector;
-    await scenario({ kind: 'connector', base, calls: 20, latencyMs, rounds: 1, browser: undefined }); // warm-up
+    const procs = [{ name: split ? 'api' : 'all', child: connector.child }, ...(worker ? [{ name: 'worker', child: worker.child }] : [])];
+    await scenario({ kind: 'connector', base, procs, calls: 20, latencyMs, rounds: 1, browser: undefined }); // warm-up
     // 200 calls ringing at once in steady state: a new Dial-In every 50 ms, each ringing 10 s.
-    if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, calls: 200, latencyMs: 0, rounds: 1, browser: undefined, ringSeconds: 10 }));
-    results.push(await scenario({ kind: 'connector', base, calls: 200, latencyMs, rounds: 1, browser: undefined, ringSeconds: 10 }));
-    for (const calls of [1, 200]) {
-      const n = calls === 1 ? rounds * 10 : rounds;
-      if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, calls, latencyMs: 0, rounds: n, browser: undefined }));
-      results.push(await scenario({ kind: 'connector', base, calls, latencyMs, rounds: n, browser }));
+    if (only.has('ringing')) {
+      if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, procs: [{ name: 'relay', child: baseline.child }], calls: 200, latencyMs: 0, rounds: 1, browser: undefined, ringSeconds: 10 }));
+      results.push(await scenario({ kind: 'connector', base, procs, calls: 200, latencyMs, rounds: 1, browser: undefined, ringSeconds: 10 }));
     }
-    if (latencyMs === 150) results.push(await scenario({ kind: 'connector', base, calls: 2000, latencyMs, rounds: 1, browser: undefined }));
+    for (const calls of [1, 200]) {
+      if (!only.has(calls === 1 ? 'single' : 'burst')) continue;
+      const n = calls === 1 ? rounds * 10 : rounds;
+      if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, procs: [{ name: 'relay', child: baseline.child }], calls, latencyMs: 0, rounds: n, browser: undefined }));
+      results.push(await scenario({ kind: 'connector', base, procs, calls, latencyMs, rounds: n, browser }));
+    }
+    if (latencyMs === 150 && only.has('burst2000')) {
+      results.push(await scenario({ kind: 'baseline', base: baseline.base, procs: [{ name: 'relay', child: baseline.child }], calls: 2000, latencyMs: 0, rounds: 1, browser: undefined }));
+      results.push(await scenario({ kind: 'connector', base, procs, calls: 2000, latencyMs, rounds: 1, browser: undefined }));
+    }
     await stop(connector);
+    if (worker) await stop(worker);
   }
   await stop(baseline);
 } finally {
@@ -246,13 +280,13 @@ try {
 }
 
 const base = (calls, ringSeconds) => results.find((r) => r.kind === 'baseline' && r.calls === calls && r.ringSeconds === ringSeconds);
-console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
-console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503) / lost | p99 vs baseline |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, topology, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
+console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503) / lost | p99 vs baseline | server CPU ms per call |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const b = r.kind === 'connector' && base(Math.min(r.calls, 200), r.ringSeconds);
+  const b = r.kind === 'connector' && base(r.calls, r.ringSeconds);
   const ratio = b ? `${(r.sseShare.p99 / b.sse.p99).toFixed(1)}x` : '';
-  console.log(`| ${r.kind}${r.ringSeconds ? ' (ringing, paced)' : ''} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} |`);
+  console.log(`| ${r.kind}${r.ringSeconds ? ' (ringing, paced)' : ''} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} | ${Object.entries(r.cpuMsPerCall ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
 }
 
 console.log('\nWhere the connector\'s time goes (p50 / p99 ms): request -> event stamped at ingest | -> update published by the worker (CRM latency included) | -> SSE message read');
