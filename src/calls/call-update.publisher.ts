@@ -39,16 +39,46 @@ const DEDUPE_MS = 2 * REPLAY_WINDOW_MS;
  * of the stream ids, which is what lets a page's stream tell replayed from live updates.
  * The id is spliced into the JSON text (`{"streamId":"...",` + rest) rather than re-encoded,
  * because Lua's cjson would turn empty arrays into objects.
+ * With KEYS[3] and KEYS[4] (CallNotes), the same round trip also writes the ops notes, repeat or not.
  */
 const PUBLISH_SCRIPT = `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then return false end
-local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'u', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[1], '{"streamId":"' .. id .. '",' .. string.sub(ARGV[2], 2))
+local id = false
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then
+  id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'u', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PUBLISH', ARGV[1], '{"streamId":"' .. id .. '",' .. string.sub(ARGV[2], 2))
+end
+if KEYS[4] then
+  if ARGV[6] ~= '' then
+    redis.call('HSET', KEYS[3], 'pop', ARGV[6])
+    redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  end
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[8], ARGV[9])
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[10]))
+end
 return id`;
+
+/**
+ * What a pop notes on the call for ops, written by the publish script in the same round trip
+ * (what CallStateService.remember and annotate write with one MULTI each).
+ */
+export interface CallNotes {
+  /** The call's hash (CallStateService.key) and its TTL; `pop`, when given, becomes its `pop` field. */
+  callKey: string;
+  ttlMs: number;
+  pop?: unknown;
+  /** The recent-calls sorted set (CallStateService.recentKey): `member` added at `at` unless there, trimmed to the last `keep`. */
+  recentKey: string;
+  member: string;
+  at: number;
+  keep: number;
+}
 
 type PublishCommand = RedisClient & {
   vnccPublishUpdate(stream: string, dedupe: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number): Promise<string | null>;
+  vnccPublishNotedUpdate(
+    ...args: [stream: string, dedupe: string, call: string, recent: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number, pop: string, callTtlMs: number, at: number, member: string, keep: number]
+  ): Promise<string | null>;
 };
 
 /**
@@ -65,6 +95,7 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
     this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-publisher' }) as PublishCommand;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.redis.defineCommand('vnccPublishNotedUpdate', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
   }
 
   channel(extension: string): string {
@@ -76,20 +107,34 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
     return `${this.env.redisPrefix}:updates-log:${extension}`;
   }
 
-  /** Publishes the update; returns its stream id, or undefined when this very update was already published. */
-  async publish(update: CallUpdate): Promise<string | undefined> {
+  /**
+   * Publishes the update; returns its stream id, or undefined when this very update was already
+   * published. `notes`, written in the same round trip, are written in either case.
+   */
+  async publish(update: CallUpdate, notes?: CallNotes): Promise<string | undefined> {
     const { record } = update;
     const json = JSON.stringify(update);
-    const now = Date.now();
-    const id = await this.redis.vnccPublishUpdate(
-      this.stream(record.extension),
-      `${this.env.redisPrefix}:updates-once:${dedupeKey(update)}`,
-      this.channel(record.extension),
-      json,
-      `${now - REPLAY_WINDOW_MS}-0`,
-      2 * REPLAY_WINDOW_MS,
-      DEDUPE_MS,
-    );
+    const stream = this.stream(record.extension);
+    const dedupe = `${this.env.redisPrefix}:updates-once:${dedupeKey(update)}`;
+    const minId = `${Date.now() - REPLAY_WINDOW_MS}-0`;
+    const id = notes
+      ? await this.redis.vnccPublishNotedUpdate(
+          stream,
+          dedupe,
+          notes.callKey,
+          notes.recentKey,
+          this.channel(record.extension),
+          json,
+          minId,
+          2 * REPLAY_WINDOW_MS,
+          DEDUPE_MS,
+          notes.pop === undefined ? '' : JSON.stringify(notes.pop),
+          notes.ttlMs,
+          notes.at,
+          notes.member,
+          notes.keep,
+        )
+      : await this.redis.vnccPublishUpdate(stream, dedupe, this.channel(record.extension), json, minId, 2 * REPLAY_WINDOW_MS, DEDUPE_MS);
     return id ?? undefined;
   }
 

@@ -13,6 +13,12 @@ export interface LookupResult {
   cached: boolean;
 }
 
+/** A cache read started early (see LookupService.peek); undefined `hit` when the cache is off. */
+export interface CachePeek {
+  key: string;
+  hit?: Promise<string | null>;
+}
+
 /** Hard ceiling on one lookup; providers have their own (shorter) time-outs. */
 const LOOKUP_CEILING_MS = 10_000;
 
@@ -37,19 +43,40 @@ export class LookupService {
     return `${this.env.redisPrefix}:lookup:${connection}:${query.e164 ?? query.digits}`;
   }
 
-  /** `bulk`: for call logging, a miss is batched with other calls' lookups; screen pops search at once. */
-  async lookup(connection: string, query: PhoneQuery, opts: { bulk?: boolean } = {}): Promise<LookupResult> {
+  /**
+   * Starts reading the cache for a number the caller expects to look up, so the read overlaps
+   * its other work (a screen pop reads the call record meanwhile); pass it to lookup().
+   */
+  peek(connection: string, query: PhoneQuery): CachePeek {
     const key = this.key(connection, query);
-    const hit = await this.crm.redis.get(key).catch(() => null);
+    return { key, hit: this.cacheOn(connection) ? this.crm.redis.get(key).catch(() => null) : undefined };
+  }
+
+  /**
+   * `bulk`: for call logging, a miss is batched with other calls' lookups; screen pops search at
+   * once. `peeked`: the cache read peek() started for this number, used instead of a new one.
+   */
+  async lookup(connection: string, query: PhoneQuery, opts: { bulk?: boolean; peeked?: CachePeek } = {}): Promise<LookupResult> {
+    const key = this.key(connection, query);
+    const cacheOn = this.cacheOn(connection);
+    // With the cache off (both TTLs 0) nothing is ever stored: no read either.
+    const read = opts.peeked?.key === key ? opts.peeked.hit : cacheOn ? this.crm.redis.get(key).catch(() => null) : undefined;
+    const hit = read ? await read : null;
     if (hit !== null) {
       this.metrics.lookupCache.inc({ connection, result: 'hit' });
       return { matches: JSON.parse(hit) as CrmMatch[], cached: true };
     }
-    this.metrics.lookupCache.inc({ connection, result: 'miss' });
+    if (cacheOn) this.metrics.lookupCache.inc({ connection, result: 'miss' });
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.search(connection, query, key, opts.bulk ?? false).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+      const search = this.search(connection, query, opts.bulk ?? false);
+      pending = search;
+      this.inflight.set(key, search);
+      // The caller gets the matches at once; the cache write goes on meanwhile, and the search
+      // stays in flight until it lands, so a lookup of the number in between does not search again.
+      void search
+        .then((matches) => this.remember(connection, key, matches), () => undefined)
+        .finally(() => this.inflight.delete(key));
     }
     return { matches: await pending, cached: false };
   }
@@ -59,14 +86,25 @@ export class LookupService {
     return (await this.crm.redis.del(this.key(connection, query))) > 0;
   }
 
-  private async search(connection: string, query: PhoneQuery, key: string, bulk: boolean): Promise<CrmMatch[]> {
+  private search(connection: string, query: PhoneQuery, bulk: boolean): Promise<CrmMatch[]> {
     const provider = this.crm.get(connection);
-    const matches = await this.metrics.timeCrm(connection, 'lookup', () =>
+    return this.metrics.timeCrm(connection, 'lookup', () =>
       bulk ? this.batcher.findContacts(connection, query) : provider.findContactsByPhone(query, { signal: AbortSignal.timeout(LOOKUP_CEILING_MS) }),
     );
-    const cache = this.store.current.connections[connection]?.cache ?? { hitSeconds: 600, missSeconds: 60 };
+  }
+
+  private async remember(connection: string, key: string, matches: CrmMatch[]): Promise<void> {
+    const cache = this.cache(connection);
     const ttl = matches.length > 0 ? cache.hitSeconds : cache.missSeconds;
     if (ttl > 0) await this.crm.redis.set(key, JSON.stringify(matches), 'EX', ttl).catch(() => undefined);
-    return matches;
+  }
+
+  private cache(connection: string): { hitSeconds: number; missSeconds: number } {
+    return this.store.current.connections[connection]?.cache ?? { hitSeconds: 600, missSeconds: 60 };
+  }
+
+  private cacheOn(connection: string): boolean {
+    const { hitSeconds, missSeconds } = this.cache(connection);
+    return hitSeconds > 0 || missSeconds > 0;
   }
 }

@@ -3,19 +3,26 @@ import { Job } from 'bullmq';
 import { Logger } from 'pino';
 import { ConfigStore } from '../config/config.store';
 import { CallStateService } from '../calls/call-state.service';
-import { CallUpdate, CallUpdatePublisher } from '../calls/call-update.publisher';
-import { LOGGER } from '../config/config.tokens';
-import { CrmError } from '../crm/crm-provider';
+import { foldCallRecord } from '../calls/call-record';
+import { CallNotes, CallUpdate, CallUpdatePublisher } from '../calls/call-update.publisher';
+import { CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
+import { ConnectorConfig } from '../config/config.schema';
+import { CrmError, PhoneQuery } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
-import { LookupService } from '../crm/lookup.service';
+import { CachePeek, LookupService } from '../crm/lookup.service';
 import { phoneQuery } from '../crm/phone';
 import { shouldLookUp, shouldPop } from '../mappings/decide';
 import { MappingService } from '../mappings/mapping.service';
+import { ResolvedMapping } from '../mappings/resolve-mapping';
+import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
 import { JobProcessor } from './job-processor';
 import { PopJobData, QueueName } from './queues';
 
 type Lookup = NonNullable<CallUpdate['lookup']>;
+
+/** How many calls ops' recent-calls list keeps (as CallStateService.remember trims it). */
+const RECENT_CALLS_KEPT = 1000;
 
 /**
  * Latency-critical: turns each event into an update of the agent's card. The lookup gets a time
@@ -34,44 +41,69 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     private readonly store: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly metrics: MetricsService,
+    // The record TTL as CallStateService read it at start (it does not follow reloads either).
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
   ) {}
 
   concurrency() {
     return this.store.current.workers.screenPopConcurrency;
   }
 
+  /**
+   * Redis round trips on the way to the card: the call record (with the number's cache entry read
+   * alongside), then one script that publishes the update and writes the ops notes.
+   */
   async process(job: Job<PopJobData>) {
     const { event } = job.data;
-    const [record] = await Promise.all([this.calls.get(event.callId, event.extension, event), this.calls.remember(event.callId, event.extension, event.receivedAt)]);
-    if (!record) return { skipped: 'call record expired' };
-    const mapping = this.mappings.resolve(record.extension);
+    // The record's extension is the event's (one record per CallID and extension), so the mapping
+    // and, from the event alone, the number to look up are known before the record is read.
+    const mapping = this.mappings.resolve(event.extension);
+    const peeked = this.peek(event, mapping);
+    const record = await this.calls.get(event.callId, event.extension, event);
+    if (!record) {
+      await this.calls.remember(event.callId, event.extension, event.receivedAt);
+      return { skipped: 'call record expired' };
+    }
     const pop = shouldPop(record, mapping);
     const opensCard = event.type === 'dial-in' || event.type === 'dial-out';
     if (!pop.yes) {
-      if (opensCard) await this.calls.annotate(record.callId, record.extension, 'pop', { status: 'skipped', event: event.type, reason: pop.reason, at: Date.now() });
+      await Promise.all([
+        this.calls.remember(record.callId, record.extension, event.receivedAt),
+        opensCard && this.calls.annotate(record.callId, record.extension, 'pop', { status: 'skipped', event: event.type, reason: pop.reason, at: Date.now() }),
+      ]);
       return { skipped: pop.reason };
     }
 
     const publish = async (lookup: Lookup) => {
       const publishedAt = Date.now();
-      await this.updates.publish({ event: event.type, record, publishedAt, lookup });
-      this.metrics.popLatency.observe({ lookup: lookup.status }, (publishedAt - event.receivedAt) / 1000);
       // For ops' recent-calls list: what the pop (the Dial-In/Dial-Out card) showed. Answer and
       // Hangup only update that card, and may be processed in any order, so they are not noted.
-      if (lookup.status !== 'pending' && opensCard) {
-        const card = { status: 'popped', event: event.type, lookup: lookup.status, reason: lookup.reason, connection: lookup.connection, matchIds: lookup.matches.map((m) => m.id), at: publishedAt };
-        await this.calls.annotate(record.callId, record.extension, 'pop', card);
-      }
+      const card =
+        lookup.status !== 'pending' && opensCard
+          ? { status: 'popped', event: event.type, lookup: lookup.status, reason: lookup.reason, connection: lookup.connection, matchIds: lookup.matches.map((m) => m.id), at: publishedAt }
+          : undefined;
+      // The ops notes (the call in the recent list, the card) go in the publish's round trip.
+      const notes: CallNotes = {
+        callKey: this.calls.key(record.callId, record.extension),
+        ttlMs: this.config.calls.recordTtlHours * 3600_000,
+        pop: card,
+        recentKey: this.calls.recentKey(),
+        member: JSON.stringify([record.callId, record.extension]),
+        at: event.receivedAt,
+        keep: RECENT_CALLS_KEPT,
+      };
+      await this.updates.publish({ event: event.type, record, publishedAt, lookup }, notes);
+      this.metrics.popLatency.observe({ lookup: lookup.status }, (publishedAt - event.receivedAt) / 1000);
     };
     const look = shouldLookUp(record, mapping);
-    const query = look.yes ? phoneQuery(record.remoteNumber, mapping.country) : undefined;
+    const query = !look.yes ? undefined : peeked && peeked.number === record.remoteNumber ? peeked.query : phoneQuery(record.remoteNumber, mapping.country);
     if (!look.yes || !query) {
       await publish({ status: 'skipped', reason: look.yes ? 'not a phone number' : look.reason, matches: [] });
       return { lookup: 'skipped' };
     }
     const connection = mapping.connection!;
     const provider = this.crm.get(connection);
-    const result: Promise<Lookup> = this.lookups.lookup(connection, query).then(
+    const result: Promise<Lookup> = this.lookups.lookup(connection, query, { peeked: peeked?.cache }).then(
       ({ matches }) => ({ status: 'done', connection, matches, newContactUrl: matches.length ? undefined : provider.newContactUrl?.(query.e164 ?? query.raw) }),
       (err: unknown) => {
         this.log.warn({ event: 'lookup.failed', connection, kind: err instanceof CrmError ? err.kind : 'error', err: (err as Error).message }, 'CRM lookup failed');
@@ -90,5 +122,13 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     const final = await result;
     await publish(final);
     return { lookup: final.status, matches: final.matches.length, late: true };
+  }
+
+  /** The number the event alone says the call is with, and the read of its lookup cache entry, started. */
+  private peek(event: CallEvent, mapping: ResolvedMapping): { number: string; query: PhoneQuery; cache: CachePeek } | undefined {
+    const guess = foldCallRecord({ [event.type]: event });
+    if (!guess?.remoteNumber || !shouldLookUp(guess, mapping).yes) return undefined;
+    const query = phoneQuery(guess.remoteNumber, mapping.country);
+    return query && { number: guess.remoteNumber, query, cache: this.lookups.peek(mapping.connection!, query) };
   }
 }
