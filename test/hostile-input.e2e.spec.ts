@@ -61,15 +61,13 @@ describe('Hostile input', () => {
       }),
       { numRuns: 400 },
     );
-    // Every call-state hash belongs to an accepted event: nothing refused was stored.
-    const stored = new Set((await t.redis.keys(`${t.prefix}:call:*`)).map((k) => k.slice(`${t.prefix}:call:`.length)));
-    const expected = new Set(
-      [...accepted].map((id) => {
-        const [, callId, ext] = id.match(/^(?:dial-in|dial-out|answer-in|answer-out|hangup)-([^-]*)-([^-]*)$/)!;
-        return `${callId}:${ext}`;
-      }),
+    // Every stored event (a screen-pop job: the call state) belongs to an accepted request: nothing
+    // refused was stored.
+    const jobPrefix = `${t.prefix}:screen-pop:`;
+    const stored = new Set(
+      (await t.redis.keys(`${jobPrefix}*`)).map((k) => k.slice(jobPrefix.length)).filter((id) => /^(?:dial-in|dial-out|answer-in|answer-out|hangup)-/.test(id)),
     );
-    expect(stored).toEqual(expected);
+    expect(stored).toEqual(accepted);
     expect(accepted.size).toBeGreaterThan(0);
     expect(statuses.get(400)).toBeGreaterThan(0);
     expect((await fetch(`${t.url}/health/live`)).status).toBe(200);
@@ -94,7 +92,7 @@ describe('Hostile input', () => {
       socket.on('error', reject);
     });
     expect(closedAfter).toBeLessThan(5000);
-    expect(await t.redis.exists(`${t.prefix}:call:${escapeIdPart(callId)}:`)).toBe(0);
+    expect(await t.redis.exists(`${t.prefix}:screen-pop:dial-in-${escapeIdPart(callId)}-`)).toBe(0);
   });
 
   it('a source sending wrong tokens gets 429 after the limit, but a right token from it is still accepted', async () => {

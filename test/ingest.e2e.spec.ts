@@ -8,7 +8,15 @@ describe('Ingest routes (real Redis)', () => {
   });
   afterAll(() => t.close());
 
-  const callKey = (callId: string, ext: string) => t.app.get(require('../src/calls/call-state.service').CallStateService).key(callId, ext);
+  const calls = () => t.app.get(require('../src/calls/call-state.service').CallStateService);
+  /** The event as stored: the data of its screen-pop job, which is the call state. */
+  const storedEvent = async (callId: string, ext: string, type: string) => {
+    const keys: string[] = calls().eventKeys(callId, ext);
+    const data = await t.redis.hget(keys[EVENT_TYPES.indexOf(type as never)], 'data');
+    return data ? JSON.parse(data).event : undefined;
+  };
+  /** How many of the call's events are stored. */
+  const storedCount = async (callId: string, ext: string) => t.redis.exists(...(calls().eventKeys(callId, ext) as string[]));
 
   describe.each(EVENT_TYPES)('%s', (type) => {
     const flow = type.endsWith('out') ? 'OUT' : 'IN';
@@ -27,9 +35,9 @@ describe('Ingest routes (real Redis)', () => {
       const callId = newCallId();
       const res = await sendEvent(t.url, type, params(callId), { method });
       expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ accepted: true, duplicate: false });
+      expect(res.body).toMatchObject({ accepted: true });
       const ext = flow === 'IN' ? '0003*210' : '0003*211';
-      const stored = JSON.parse((await t.redis.hget(callKey(callId, ext), type))!);
+      const stored = await storedEvent(callId, ext, type);
       expect(stored).toMatchObject({ callId, type, callerName: 'Jane Roe', extension: ext });
       const job = await t.app.get(require('../src/queue/event-queue.service').EventQueueService).screenPop.getJob(res.body.id);
       expect(job?.data.event.callId).toBe(callId);
@@ -49,17 +57,18 @@ describe('Ingest routes (real Redis)', () => {
   it('the Developer Guide spelling CallerIDName is stored like CallerIDNam', async () => {
     const callId = newCallId();
     await sendEvent(t.url, 'dial-in', { CallID: callId, CallerIDName: 'Dev Guide', CalledExtension: '0003*210' });
-    const stored = JSON.parse((await t.redis.hget(callKey(callId, '0003*210'), 'dial-in'))!);
+    const stored = await storedEvent(callId, '0003*210', 'dial-in');
     expect(stored.callerName).toBe('Dev Guide');
   });
 
-  it('the same (event, CallID, extension) twice is accepted once; another extension of the ring group is not a duplicate', async () => {
+  it('the same (event, CallID, extension) twice is accepted once and the first copy stays; another extension of the ring group is not a duplicate', async () => {
     const callId = newCallId();
-    const a = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*210' });
-    const b = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*210' }, { method: 'POST' });
+    const a = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*210', CallerIDNam: 'First Copy' });
+    const b = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*210', CallerIDNam: 'Second Copy' }, { method: 'POST' });
     const c = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*212' });
     expect([a.status, b.status, c.status]).toEqual([202, 202, 202]);
-    expect([a.body.duplicate, b.body.duplicate, c.body.duplicate]).toEqual([false, true, false]);
+    expect(b.body.id).toBe(a.body.id);
+    expect((await storedEvent(callId, '0003*210', 'dial-in')).callerName).toBe('First Copy');
     const q = t.app.get(require('../src/queue/event-queue.service').EventQueueService).screenPop;
     const jobs = (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).filter((j: any) => j.data.event.callId === callId);
     expect(jobs).toHaveLength(2);
@@ -74,7 +83,7 @@ describe('Ingest routes (real Redis)', () => {
       const callId = newCallId();
       const res = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '0003*210' }, { token });
       expect(res.status).toBe(status);
-      expect(await t.redis.exists(callKey(callId, '0003*210'))).toBe(0);
+      expect(await storedCount(callId, '0003*210')).toBe(0);
     });
 
     it('accepts the token as a bearer header', async () => {
@@ -114,7 +123,7 @@ describe('Ingest routes (real Redis)', () => {
       const callId = newCallId();
       const res = await fetch(`${t.url}/voipnow/events/dial-in?token=${TEST_TOKEN}&CallID=${callId}&CalledExtension=210`, { method: 'HEAD' });
       expect(res.status).toBe(405);
-      expect(await t.redis.exists(callKey(callId, '210'))).toBe(0);
+      expect(await storedCount(callId, '210')).toBe(0);
     });
 
     it('logs one line per refused event with the field names, not the values', async () => {

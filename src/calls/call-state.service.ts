@@ -2,14 +2,20 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { APP_ENV, CONNECTOR_CONFIG } from '../config/config.tokens';
 import { ConnectorConfig } from '../config/config.schema';
 import { AppEnv } from '../config/env';
-import { CallEvent, EVENT_TYPES, EventType, escapeIdPart } from '../ingest/call-event';
+import { CallEvent, EVENT_TYPES, EventType, escapeIdPart, eventId } from '../ingest/call-event';
+import { PopJobData, QueueName } from '../queue/queues';
 import { createRedis, RedisClient } from '../queue/redis';
 import { CallRecord, foldCallRecord } from './call-record';
 
 /**
- * Call state in Redis: one hash per (CallID, extension), one field per event type holding the
- * first copy of that event that arrived. HSETNX makes redelivery harmless; the record itself is
- * derived from the fields on read, so arrival order does not matter.
+ * Call state in Redis. An event is stored once, as the data of the screen-pop job ingest adds for
+ * it (the job id is the event id, so BullMQ ignores a redelivery and the first copy stays): the
+ * call's record is folded from the jobs of its (CallID, extension) on read, so arrival order does
+ * not matter. One write per event on the request path, and one copy of it in Redis; the jobs are
+ * kept `calls.recordTtlHours` after they complete.
+ *
+ * Beside them, one hash per call holds what the workers did with it (the card shown, the CRM
+ * activity logged) for ops' recent-calls list.
  */
 @Injectable()
 export class CallStateService implements OnApplicationShutdown {
@@ -21,35 +27,33 @@ export class CallStateService implements OnApplicationShutdown {
     this.redis = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-request-path' });
     // Errors surface on each command; without a listener ioredis would print every reconnect attempt.
     this.redis.on('error', () => undefined);
-    // One EVALSHA instead of MULTI/HSETNX/PEXPIRE/EXEC: the ingest hot path's only write besides the job.
-    this.redis.defineCommand('vnccRecordEvent', {
-      numberOfKeys: 1,
-      lua: "local created = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) redis.call('PEXPIRE', KEYS[1], ARGV[3]) return created",
-    });
     this.ttlMs = config.calls.recordTtlHours * 3600_000;
   }
 
+  /** The hash of what the workers did with the call (`pop`, `log`). */
   key(callId: string, extension: string): string {
     return `${this.env.redisPrefix}:call:${escapeIdPart(callId)}:${escapeIdPart(extension)}`;
   }
 
-  /** Stores the event; false when this (event, CallID, extension) was already stored. */
-  async record(event: CallEvent): Promise<boolean> {
-    const key = this.key(event.callId, event.extension);
-    const created = await (this.redis as RecordEventCommand).vnccRecordEvent(key, event.type, JSON.stringify(event), this.ttlMs);
-    return created === 1;
+  /**
+   * The hashes of the events of one (CallID, extension): BullMQ keeps a job under
+   * `<prefix>:<queue>:<job id>`, its data as JSON in the field `data`.
+   */
+  eventKeys(callId: string, extension: string): string[] {
+    return EVENT_TYPES.map((type) => `${this.env.redisPrefix}:${QueueName.ScreenPop}:${eventId(type, callId, extension)}`);
   }
 
   /**
-   * The call's record. `including` is an event the caller already holds (a job's own event):
-   * ingest writes state and jobs in parallel, so it may not be stored yet.
+   * The call's record, or undefined when none of its events is stored. `including` is an event the
+   * caller already holds (a job's own event).
    */
   async get(callId: string, extension: string, including?: CallEvent): Promise<CallRecord | undefined> {
-    const fields = await this.redis.hgetall(this.key(callId, extension));
+    // Five HGETs in one round trip (auto-pipelined; one slot on a cluster: the prefix is a hash tag).
+    const data = await Promise.all(this.eventKeys(callId, extension).map((key) => this.redis.hget(key, 'data')));
     const events: Partial<Record<EventType, CallEvent>> = {};
-    for (const type of EVENT_TYPES) {
-      if (fields[type]) events[type] = JSON.parse(fields[type]) as CallEvent;
-    }
+    data.forEach((json, i) => {
+      if (json) events[EVENT_TYPES[i]] = (JSON.parse(json) as PopJobData).event;
+    });
     if (including && !events[including.type]) events[including.type] = including;
     return foldCallRecord(events);
   }
@@ -100,4 +104,3 @@ export class CallStateService implements OnApplicationShutdown {
   }
 }
 
-type RecordEventCommand = RedisClient & { vnccRecordEvent(key: string, type: string, event: string, ttlMs: number): Promise<number> };

@@ -1,6 +1,5 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { Logger } from 'pino';
-import { CallStateService } from '../calls/call-state.service';
 import { ConnectorConfig } from '../config/config.schema';
 import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
@@ -13,7 +12,6 @@ export class EventNotDurableError extends Error {}
 export interface Accepted {
   accepted: true;
   id: string;
-  duplicate: boolean;
   ignoredParameters?: string[];
 }
 
@@ -26,7 +24,6 @@ export class IngestService {
   private readonly acceptedLog: Logger;
 
   constructor(
-    private readonly calls: CallStateService,
     private readonly queue: EventQueueService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(APP_ENV) private readonly env: AppEnv,
@@ -36,8 +33,8 @@ export class IngestService {
   }
 
   /**
-   * Validates, stores and enqueues one event; resolves only once both the call state and the
-   * jobs are in Redis. Throws EventNotDurableError when Redis cannot take it in time.
+   * Validates, stores and enqueues one event; resolves only once its jobs (which hold the event:
+   * the call state) are in Redis. Throws EventNotDurableError when Redis cannot take it in time.
    */
   async accept(type: string, params: Record<string, unknown>, method: string): Promise<Accepted> {
     if (!isEventType(type)) {
@@ -58,11 +55,10 @@ export class IngestService {
       });
     }
     const { event, ignored } = parsed;
-    let created: boolean;
     try {
-      // Both writes in one round trip: the jobs carry the event, so a worker that runs before the
-      // state write lands still sees it (the pop folds its own event in).
-      [created] = await withTimeout(Promise.all([this.calls.record(event), this.queue.enqueue(event)]), REDIS_BUDGET_MS);
+      // The event's one write: its screen-pop job holds it and is the call state (CallStateService),
+      // so a redelivery (same job id) leaves the first copy and adds nothing.
+      await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS);
     } catch (err) {
       this.log.error({ event: 'ingest.unavailable', type, id: event.id, err: (err as Error).message }, 'event not stored: Redis unavailable');
       throw new EventNotDurableError((err as Error).message);
@@ -74,7 +70,6 @@ export class IngestService {
         type,
         id: event.id,
         method,
-        duplicate: !created,
         extension: event.extension,
         caller: maskNumber(event.callerNumber, full),
         called: maskNumber(event.calledNumber, full),
@@ -83,7 +78,7 @@ export class IngestService {
       },
       'event accepted',
     );
-    return { accepted: true, id: event.id, duplicate: !created, ...(ignored.length ? { ignoredParameters: ignored } : {}) };
+    return { accepted: true, id: event.id, ...(ignored.length ? { ignoredParameters: ignored } : {}) };
   }
 }
 

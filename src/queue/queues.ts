@@ -28,17 +28,21 @@ export interface LogCallJobData {
   hangupAt: number;
 }
 
-export function popJob(event: CallEvent): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
+/**
+ * The pop job of an event is also where the event is stored (see CallStateService): it is kept
+ * `keepSeconds` (calls.recordTtlHours) after it completes, for the call's record and its log job.
+ */
+export function popJob(event: CallEvent, { keepSeconds }: { keepSeconds: number }): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
   return {
     name: JobName.Pop,
     data: { event },
     opts: {
-      // The event id doubles as job id, so a redelivered event is not popped twice.
+      // The event id doubles as job id, so a redelivered event is neither stored nor popped twice.
       jobId: event.id,
       attempts: 3,
       backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
+      removeOnComplete: { age: keepSeconds },
+      removeOnFail: { age: Math.max(keepSeconds, 7 * 24 * 3600) },
     },
   };
 }
