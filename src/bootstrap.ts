@@ -38,6 +38,8 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
     requestTimeout: env.requestTimeoutMs,
     connectionTimeout: env.requestTimeoutMs,
     routerOptions: { maxParamLength: 200 },
+    // No Nest middleware is used: without middie its hook does not run on every request (events included).
+    skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, config, logger), adapter, {
     logger: new PinoNestLogger(logger),

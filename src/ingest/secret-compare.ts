@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * True when `given` equals one of `secrets`. Both sides are hashed first so the comparison takes
@@ -24,6 +24,7 @@ export function secretMatcher(secrets: readonly string[]): (given: string | unde
   };
 }
 
+/** crypto.hash: the one-shot digest, without a Hash object per call. */
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
