@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startFakeHubSpot } from '../fakes/fake-hubspot';
 import { ClusterSetup, HAVE_REDIS_CLUSTER_TOOLS } from '../support/redis-cluster';
 import { eventually, startTestApp } from '../support/test-app';
-import { callLogJobs, callStream, EXTENSION, fileCrmConfig, loggedInFile, report, sleep } from './support';
+import { addCallers, callLogJobs, callStream, EXTENSION, HS_TOKEN, hubspotConfig, loggedInHubSpot, misassociated, report, sleep } from './support';
 
 if (!HAVE_REDIS_CLUSTER_TOOLS) {
   process.stderr.write('Chaos: Redis Cluster skipped: redis-server and redis-cli are needed on the PATH (apt-get install redis-server)\n');
@@ -14,7 +15,8 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
 /**
  * Redis Cluster, 3 masters without replicas (AOF appendfsync always): the connector is given the
  * nodes (REDIS_URL=redis+cluster://...) and a hash-tagged prefix, so all its keys share one slot on
- * one master. That master is SIGKILLed mid-stream and restarted on the same port and files. Without
+ * one master. HubSpot (the fake, 40 callers in rotation) so the request budget's and the lookup
+ * cache's Redis scripts run on the Cluster too. That master is SIGKILLed mid-stream and restarted on the same port and files. Without
  * a replica nothing takes its slots over: while it is away the cluster is down (full slot coverage
  * is required, Redis's default) and events are answered 503; once it is back the stream goes on.
  */
@@ -23,12 +25,14 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-cluster-'));
     let cluster: ClusterSetup | undefined;
     let t: Awaited<ReturnType<typeof startTestApp>> | undefined;
+    const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
+    const { caller, contactOf } = addCallers(hs, 40);
     try {
       cluster = await ClusterSetup.start(dir);
       const prefix = `{t${randomBytes(4).toString('hex')}}`;
-      t = await startTestApp({ REDIS_URL: cluster.url, REDIS_PREFIX: prefix, CONFIG_FILE: fileCrmConfig(dir) });
+      t = await startTestApp({ REDIS_URL: cluster.url, REDIS_PREFIX: prefix, CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN });
       const owner = await cluster.ownerOf(`${prefix}:anything`);
-      const stream = callStream([t.url], 4);
+      const stream = callStream([t.url], 4, 10, caller);
       await stream.untilCalls(12);
       const acceptedBeforeKill = stream.accepted.size;
       const refusedBeforeKill = stream.stats.refused503;
@@ -66,7 +70,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
         const seen = await popped();
         return afterRestart.filter((id) => !seen.has(id)).length; // the report says how many
       });
-      const r = await report('cluster-master-restart', stream, () => loggedInFile(dir), {
+      const r = await report('cluster-master-restart', stream, () => loggedInHubSpot(hs, stream.started), {
         extra: async () => ({
           acceptedBeforeKill,
           acceptedAfterKill: stream.accepted.size - acceptedBeforeKill,
@@ -76,17 +80,19 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
           mastersHoldingKeys: await cluster!.mastersHolding(`${prefix}:*`),
           poppedCalls: (await popped()).size,
           notPoppedAfterRestart: notPopped,
+          misassociated: misassociated(hs, stream, contactOf),
         }),
       });
       expect(r.mastersHoldingKeys).toBe(1); // the hash tag keeps every key (queues, call state, markers) in one slot
       expect(r.refused503AfterKill).toBeGreaterThan(0); // the slot had no master for a while
       expect(r.notPoppedAfterRestart).toBe(0);
       expect([readyWhileDown, readyAfter]).toEqual([503, 200]);
-      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0 });
+      expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, misassociated: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
       await t?.close();
       await cluster?.stop();
+      await hs.close();
       await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
