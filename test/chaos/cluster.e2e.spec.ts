@@ -25,7 +25,11 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-cluster-'));
     let cluster: ClusterSetup | undefined;
     let t: Awaited<ReturnType<typeof startTestApp>> | undefined;
-    const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] });
+    let stopStream: (() => Promise<void>) | undefined;
+    const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] }).catch(async (err) => {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    });
     const { caller, contactOf } = addCallers(hs, 40);
     try {
       cluster = await ClusterSetup.start(dir);
@@ -33,6 +37,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
       t = await startTestApp({ REDIS_URL: cluster.url, REDIS_PREFIX: prefix, CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN });
       const owner = await cluster.ownerOf(`${prefix}:anything`);
       const stream = callStream([t.url], 4, 10, caller);
+      stopStream = stream.stop;
       await stream.untilCalls(12);
       const acceptedBeforeKill = stream.accepted.size;
       const refusedBeforeKill = stream.stats.refused503;
@@ -90,6 +95,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
       expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, misassociated: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {
+      await stopStream?.().catch(() => undefined); // already stopped unless the test failed midway
       await t?.close();
       await cluster?.stop();
       await hs.close();
