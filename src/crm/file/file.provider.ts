@@ -14,13 +14,21 @@ interface ContactRow {
   owner?: string;
 }
 
+/** The CSV's rows, each with its numbers in every form, and the rows by number. */
+interface Contacts {
+  mtimeMs: number;
+  rows: (ContactRow & { numbers: string[] })[];
+  byNumber: Map<string, ContactRow[]>;
+}
+
 /**
  * The reference CrmProvider: contacts from a CSV (re-read when it changes), call logs appended
  * to a JSON-lines file. One process writes the log file; for several instances use a real CRM.
  */
 export class FileProvider implements CrmProvider {
   readonly type = 'file';
-  private contacts?: { mtimeMs: number; rows: (ContactRow & { numbers: string[] })[]; byNumber: Map<string, ContactRow[]> };
+  private contacts?: Contacts;
+  private reading?: { mtimeMs: number; contacts: Promise<Contacts> };
   /** One stat() of the CSV shared by the lookups that start while it runs (a burst of calls is one syscall, not one each). */
   private statting?: Promise<number>;
   private loggedKeys?: Map<string, string>;
@@ -43,13 +51,13 @@ export class FileProvider implements CrmProvider {
   }
 
   async findContactsByPhone(query: PhoneQuery): Promise<CrmMatch[]> {
-    await this.loadContacts();
+    const contacts = await this.indexedContacts();
     const found = new Set<ContactRow>();
     for (const form of [query.e164, query.national, query.digits]) {
-      for (const row of (form && this.contacts?.byNumber.get(form)) || []) found.add(row);
+      for (const row of (form && contacts.byNumber.get(form)) || []) found.add(row);
     }
     // Several rows: in the CSV's order, as a scan finds them.
-    const rows = found.size > 1 ? this.contacts!.rows.filter((row) => found.has(row)) : [...found];
+    const rows = found.size > 1 ? contacts.rows.filter((row) => found.has(row)) : [...found];
     return rows.map((row) => this.toMatch(row));
   }
 
@@ -165,6 +173,11 @@ export class FileProvider implements CrmProvider {
   }
 
   private async loadContacts() {
+    return (await this.indexedContacts()).rows;
+  }
+
+  /** The CSV as read at its current mtime: read once however many lookups ask while it is read. */
+  private async indexedContacts(): Promise<Contacts> {
     let mtimeMs: number;
     try {
       this.statting ??= stat(this.files.contactsCsv)
@@ -174,7 +187,21 @@ export class FileProvider implements CrmProvider {
     } catch (err) {
       throw new CrmError('permanent', `Contacts file ${this.files.contactsCsv} cannot be read: ${(err as Error).message}`);
     }
-    if (this.contacts?.mtimeMs === mtimeMs) return this.contacts.rows;
+    if (this.contacts?.mtimeMs === mtimeMs) return this.contacts;
+    if (this.reading?.mtimeMs !== mtimeMs) {
+      const reading = { mtimeMs, contacts: this.readContacts(mtimeMs) };
+      this.reading = reading;
+      const settle = (contacts?: Contacts) => {
+        if (this.reading !== reading) return; // a newer version of the file is being read
+        if (contacts) this.contacts = contacts;
+        this.reading = undefined;
+      };
+      reading.contacts.then(settle, () => settle());
+    }
+    return this.reading!.contacts;
+  }
+
+  private async readContacts(mtimeMs: number): Promise<Contacts> {
     const rows = parse(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as ContactRow[];
     const indexed = rows.map((row) => ({
       ...row,
@@ -192,7 +219,6 @@ export class FileProvider implements CrmProvider {
         else byNumber.set(n, [row]);
       }
     }
-    this.contacts = { mtimeMs, rows: indexed, byNumber };
-    return this.contacts.rows;
+    return { mtimeMs, rows: indexed, byNumber };
   }
 }
