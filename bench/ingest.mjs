@@ -4,6 +4,7 @@
 //   npm run bench:ingest            (builds first; needs Redis on REDIS_URL or 127.0.0.1:6379)
 //   BENCH_SECONDS=8 BENCH_RUNS=3 BENCH_CONNECTIONS=50 npm run bench:ingest
 //   BENCH_CONNECTOR=/path/to/other/dist/main.js ...   (A/B a different build against the baseline)
+//   BENCH_BASELINE=minimal ...   (the baseline adds a job with an id only: see baseline-server.mjs)
 //
 // Fairness: both servers run the whole time, are loaded by the same autocannon in this process
 // (which shares the machine's cores with them and with Redis, alike for both sides), get one
@@ -218,7 +219,9 @@ try {
     runsPerSide: runs,
     baseline: base,
     connector: conn,
+    baselineAdds: process.env.BENCH_BASELINE === 'minimal' ? 'a job with an id only' : "the connector's pop job (same options)",
     throughputRatio: +(conn.rps / base.rps).toFixed(2),
+    medianRoundRatio: +median(bRuns.map((b, i) => ({ r: cRuns[i].rps / b.rps })), 'r').toFixed(2),
     throughputRatiosPerRound: bRuns.map((b, i) => +(cRuns[i].rps / b.rps).toFixed(2)),
     medianCpuUsPerRequest: { baseline: median(bRuns, 'cpuUs'), connector: median(cRuns, 'cpuUs') },
     medianRedisCpuUsPerRequest: { baseline: median(bRuns, 'redisCpuUs'), connector: median(cRuns, 'redisCpuUs') },
@@ -232,7 +235,7 @@ try {
   const h = report.atHalfBaselineRate;
   console.log(`| baseline at half its best rate (${halfRate}/s) | ${h.baseline.rps} | ${h.baseline.p50} | ${h.baseline.p99} | | |`);
   console.log(`| connector at half the baseline's best rate (${halfRate}/s) | ${h.connector.rps} | ${h.connector.p50} | ${h.connector.p99} | | |`);
-  console.log(`\nthroughput ratio connector/baseline: ${report.throughputRatio} (per round: ${report.throughputRatiosPerRound.join(', ')})`);
+  console.log(`\nthroughput ratio connector/baseline: ${report.throughputRatio} best/best, ${report.medianRoundRatio} median round (per round: ${report.throughputRatiosPerRound.join(', ')}); baseline adds ${report.baselineAdds}`);
 } finally {
   connector.kill('SIGTERM');
   baseline.kill('SIGTERM');
