@@ -26,8 +26,9 @@ export interface StartedApp {
 /** Builds and starts the connector; main.ts and the integration tests share this path. */
 export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<StartedApp> {
   const env = readEnv(overrides.env ?? process.env);
-  const logger = overrides.logger ?? createLogger(env.logLevel);
+  // The configuration first: a process that refuses to start has no logger (no stdout stream) to leave behind.
   const config = loadConfigFile(env.configFile, env.secret);
+  const logger = overrides.logger ?? createLogger(env.logLevel);
 
   const adapter = new FastifyAdapter({
     bodyLimit: env.bodyLimitBytes,
