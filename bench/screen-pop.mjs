@@ -192,9 +192,10 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ring
         const callId = `b${randomBytes(5).toString('hex')}`;
         const body = new URLSearchParams({ CallID: callId, CallerIDNum: numberOf(i), CallerIDNam: 'Bench', CalledExtension: ext(i), CallFlow: 'IN', CallStatus: 'CALLING' });
         sent.set(callId, { at: now(), key: `${callId}|${ext(i)}` });
-        const res = await fetch(kind === 'baseline' ? `${base}/event` : `${base}/voipnow/events/dial-in?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-        // A refused event (503: Redis did not take it within the ingest deadline) is a pop that never comes.
-        if (res.status === 503) return refused++, sent.delete(callId);
+        const res = await fetch(kind === 'baseline' ? `${base}/event` : `${base}/voipnow/events/dial-in?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch(() => undefined);
+        // A refused event (503: Redis did not take it within the ingest deadline) is a pop that never
+        // comes; so is a request the server cut (REQUEST_TIMEOUT_MS passed before it was read, on an overloaded machine).
+        if (!res || res.status === 503) return refused++, sent.delete(callId);
         if (res.status !== 202) throw new Error(`${kind}: ${res.status} ${await res.text()}`);
       }),
     );
@@ -281,7 +282,7 @@ try {
 
 const base = (calls, ringSeconds) => results.find((r) => r.kind === 'baseline' && r.calls === calls && r.ringSeconds === ringSeconds);
 console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, topology, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
-console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503) / lost | p99 vs baseline | server CPU ms per call |');
+console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503 or cut) / lost | p99 vs baseline | server CPU ms per call |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const b = r.kind === 'connector' && base(r.calls, r.ringSeconds);
