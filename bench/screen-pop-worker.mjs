@@ -58,8 +58,10 @@ function start(script, env) {
     child.on('message', (m) => m?.ready && done(child));
     // The connector says nothing on IPC: it is ready once its workers answer (its queue has a worker).
     if (script.endsWith('screen-pop-connector.mjs')) {
-      const q = new Queue('screen-pop', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: env.REDIS_PREFIX });
-      const poll = async () => ((await q.getWorkersCount()) > 0 ? (q.close(), done(child)) : setTimeout(poll, 100));
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const q = new Queue('screen-pop', { connection, prefix: env.REDIS_PREFIX });
+      // BullMQ leaves a connection it was given open: closed here, or this process outlives the bench.
+      const poll = async () => ((await q.getWorkersCount()) > 0 ? (await q.close(), connection.disconnect(), done(child)) : setTimeout(poll, 100));
       poll();
     }
   });
@@ -84,7 +86,8 @@ function stats(list) {
 /** Adds `calls` Dial-In pop jobs at once and times each call's first final update on pub/sub. */
 async function run(kind, keyPrefix, child, rounds) {
   const sub = new Redis(redisUrl);
-  const queue = new Queue('screen-pop', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix });
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('screen-pop', { connection, prefix: keyPrefix });
   const seen = new Map();
   await sub.psubscribe(`${keyPrefix}:updates:*`);
   sub.on('pmessage', (_p, _c, message) => {
@@ -116,6 +119,7 @@ async function run(kind, keyPrefix, child, rounds) {
   }
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
+  connection.disconnect();
   sub.disconnect();
   return results;
 }

@@ -275,8 +275,13 @@ try {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   await browser.close();
   const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  // SCAN, not KEYS: the Redis may be shared, and KEYS blocks it for everyone while it walks every key.
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
   redis.disconnect();
 }
 
