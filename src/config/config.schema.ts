@@ -62,7 +62,7 @@ export const connectorConfigSchema = z
       .default({ recordTtlHours: 48, hangupSettleMs: 2000 }),
     workers: z
       .object({
-        screenPopConcurrency: z.number().int().min(1).max(1000).default(50),
+        screenPopConcurrency: z.number().int().min(1).max(1000).default(250),
         callLogConcurrency: z.number().int().min(1).max(1000).default(10),
         /** Attempts for a call-log job before it stays in the failed set for ops to replay. */
         callLogAttempts: z.number().int().min(1).max(100).default(12),
@@ -72,7 +72,7 @@ export const connectorConfigSchema = z
         lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
       })
       .strict()
-      .default({ screenPopConcurrency: 50, callLogConcurrency: 10, callLogAttempts: 12, callLogBackoffMs: 5000, lockDurationMs: 30_000 }),
+      .default({ screenPopConcurrency: 250, callLogConcurrency: 10, callLogAttempts: 12, callLogBackoffMs: 5000, lockDurationMs: 30_000 }),
     screenPop: z
       .object({
         /** How long a pop waits for the CRM before showing the number with "looking up…". */
