@@ -148,6 +148,16 @@ function parseClusterUrl(redisUrl: string): { nodes: { host: string; port: numbe
   return { nodes, ...credentials(auth), tls: scheme === 'rediss' };
 }
 
+/**
+ * A Cluster URL's nodes in its order, and the options of a plain connection to one of them (with
+ * `host` and `port` from the list): for a pub/sub subscriber that picks its node itself (a
+ * non-sharded PUBLISH reaches the subscribers of every node of a cluster; see UpdateHub).
+ */
+export function clusterNodeOptions(redisUrl: string): { nodes: { host: string; port: number }[]; options: ConnectionOptions } {
+  const { nodes, username, password, tls } = parseClusterUrl(redisUrl);
+  return { nodes, options: { username, password, tls: tls ? {} : undefined, connectTimeout: 2000, retryStrategy: reconnectDelay } };
+}
+
 /** The Cluster client's settings for a role: what redisOptions/failFastOptions/workerOptions are for one server. */
 export function clusterOptions(redisUrl: string, role: ConnectionRole, extras: ConnectionExtras = {}): { nodes: { host: string; port: number }[]; options: ClusterOptions } {
   const { nodes, username, password, tls } = parseClusterUrl(redisUrl);

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
 import { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { CallUpdate, CallUpdatePublisher, REPLAY_WINDOW_MS } from '../calls/call-update.publisher';
@@ -7,23 +8,35 @@ import { AppEnv } from '../config/env';
 import { formatNumber } from '../crm/phone';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { createRedis, RedisClient } from '../queue/redis';
+import { clusterNodeOptions, ConnectionOptions, createRedis, isClusterUrl, RedisClient } from '../queue/redis';
 import { AgentStream, compareIds, StreamEntry } from './agent-stream';
 
 export const HEARTBEAT_MS = 15_000;
 /** Replay is for a page that was away briefly; a bound keeps one reconnect from reading a flood. */
 const MAX_REPLAY_PER_EXTENSION = 500;
 const FORMAT_CACHE_SIZE = 5000;
+/** On a Cluster, how often the subscriber reconnects to its node before it moves to the next one. */
+const NODE_RETRIES = 3;
+const SUBSCRIBER_NAME = 'vncc-agent-updates';
 
 /**
  * The process's one way in for call updates: a single Redis subscriber connection, subscribed to
  * the channels of the extensions that open pages watch (reference-counted: subscribed when the
  * first page for an extension opens, unsubscribed when the last closes), and the replay reads.
  * Each message is parsed and shaped for the page once, then offered to every stream watching.
+ *
+ * On a Redis Cluster the subscriber is a plain connection to one node of REDIS_URL's list (a
+ * PUBLISH reaches the subscribers of every node), not the Cluster client's own subscriber, which
+ * moves to another node without telling anyone. When its node stays away, the hub connects to the
+ * next node of the list, and that connection's 'ready' is a reconnect like any other: the
+ * channels are subscribed again and every page catches up from the replay streams.
  */
 @Injectable()
 export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly sub: RedisClient;
+  private sub: RedisClient;
+  /** Cluster only: the nodes the subscriber goes round, the options of a connection to one, the current one. */
+  private readonly cluster?: { nodes: { host: string; port: number }[]; options: ConnectionOptions; current: number };
+  private stopping = false;
   private readonly reader: RedisClient;
   private readonly watchers = new Map<string, Set<AgentStream>>();
   /** The SUBSCRIBE in flight or done per channel: a second page for an extension waits for it too. */
@@ -43,12 +56,8 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
     metrics: MetricsService,
   ) {
     this.channelPrefix = publisher.channel('');
-    // The subscriber re-subscribes itself after a reconnect, then has every page catch up from
-    // the replay streams what was published while it was away (pub/sub does not keep messages).
-    this.sub = createRedis(env.redisUrl, 'plain', { autoResubscribe: false, connectionName: 'vncc-agent-updates' });
-    this.sub.on('error', () => undefined);
-    this.sub.on('ready', () => void this.resubscribe());
-    this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    if (isClusterUrl(env.redisUrl)) this.cluster = { ...clusterNodeOptions(env.redisUrl), current: 0 };
+    this.sub = this.subscriber(env.redisUrl);
     this.reader = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-agent-replay' });
     this.reader.on('error', () => undefined);
     this.heartbeat = setInterval(() => this.streams.forEach((s) => s.heartbeat()), HEARTBEAT_MS).unref();
@@ -57,6 +66,32 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
 
   get available(): boolean {
     return this.sub.status === 'ready';
+  }
+
+  /**
+   * The subscriber re-subscribes itself after a reconnect, then has every page catch up from the
+   * replay streams what was published while it was away (pub/sub does not keep messages).
+   */
+  private subscriber(redisUrl: string): RedisClient {
+    let sub: RedisClient;
+    if (!this.cluster) sub = createRedis(redisUrl, 'plain', { autoResubscribe: false, connectionName: SUBSCRIBER_NAME });
+    else {
+      const { nodes, options, current } = this.cluster;
+      const node = nodes[current];
+      // A few quick reconnects to the same node (a dropped connection, a restart), then 'end'.
+      sub = new Redis({ ...options, ...node, autoResubscribe: false, connectionName: SUBSCRIBER_NAME, retryStrategy: (times) => (times > NODE_RETRIES ? null : times * 100) });
+      sub.once('end', () => {
+        if (this.stopping || this.sub !== sub) return;
+        this.cluster!.current = (current + 1) % nodes.length;
+        const next = nodes[this.cluster!.current];
+        this.log.warn({ event: 'agent.subscriber.moved', from: `${node.host}:${node.port}`, to: `${next.host}:${next.port}` }, 'Redis Cluster node of the update subscriber unreachable: subscribing on the next node of REDIS_URL');
+        this.sub = this.subscriber(redisUrl);
+      });
+    }
+    sub.on('error', () => undefined);
+    sub.on('ready', () => void this.resubscribe(sub));
+    sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    return sub;
   }
 
   /** Starts delivering the stream's extensions' updates to it; resolves once they are subscribed. */
@@ -152,14 +187,15 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
     return formatted;
   }
 
-  private async resubscribe(): Promise<void> {
+  private async resubscribe(sub: RedisClient): Promise<void> {
+    if (sub !== this.sub) return;
     if (!this.connectedBefore) {
       this.connectedBefore = true;
       return;
     }
     const channels = [...this.watchers.keys()].map((ext) => this.publisher.channel(ext));
     try {
-      if (channels.length) await this.sub.subscribe(...channels);
+      if (channels.length) await sub.subscribe(...channels);
     } catch {
       return; // lost again: the next 'ready' tries again
     }
@@ -176,6 +212,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
   }
 
   async onApplicationShutdown() {
+    this.stopping = true; // a subscriber that ends now is not replaced
     await Promise.all([this.sub, this.reader].map((r) => r.quit().catch(() => r.disconnect())));
   }
 }
