@@ -17,6 +17,9 @@ import { CallRecord, foldCallRecord } from './call-record';
  * Beside them, one hash per call holds what the workers did with it (the card shown, the CRM
  * activity logged) for ops' recent-calls list.
  */
+/** How many calls the ops list of recent calls keeps. */
+export const RECENT_CALLS_KEPT = 1000;
+
 @Injectable()
 export class CallStateService implements OnApplicationShutdown {
   readonly redis: RedisClient;
@@ -58,12 +61,12 @@ export class CallStateService implements OnApplicationShutdown {
     return foldCallRecord(events);
   }
 
-  /** Adds the call to the ops list of recent calls (kept to the last 1000); done by workers, off the request path. */
+  /** Adds the call to the ops list of recent calls (kept to the last RECENT_CALLS_KEPT); done by workers, off the request path. */
   async remember(callId: string, extension: string, at: number): Promise<void> {
     await this.redis
       .multi()
       .zadd(this.recentKey(), 'NX', at, JSON.stringify([callId, extension]))
-      .zremrangebyrank(this.recentKey(), 0, -1001)
+      .zremrangebyrank(this.recentKey(), 0, -RECENT_CALLS_KEPT - 1)
       .exec();
   }
 
@@ -95,9 +98,6 @@ export class CallStateService implements OnApplicationShutdown {
     return { pop: pop ? JSON.parse(pop) : undefined, log: log ? JSON.parse(log) : undefined };
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
-  }
 
   async onApplicationShutdown() {
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
 import { ConfigStore } from '../config/config.store';
-import { CallStateService } from '../calls/call-state.service';
+import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
 import { foldCallRecord } from '../calls/call-record';
 import { CallNotes, CallUpdate, CallUpdatePublisher } from '../calls/call-update.publisher';
 import { CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
@@ -20,9 +20,6 @@ import { JobProcessor } from './job-processor';
 import { PopJobData, QueueName } from './queues';
 
 type Lookup = NonNullable<CallUpdate['lookup']>;
-
-/** How many calls ops' recent-calls list keeps (as CallStateService.remember trims it). */
-const RECENT_CALLS_KEPT = 1000;
 
 /**
  * Latency-critical: turns each event into an update of the agent's card. The lookup gets a time
