@@ -7,6 +7,9 @@ import { PopJobData, QueueName } from '../queue/queues';
 import { createRedis, RedisClient } from '../queue/redis';
 import { CallRecord, foldCallRecord } from './call-record';
 
+/** How many calls the ops list of recent calls keeps. */
+export const RECENT_CALLS_KEPT = 1000;
+
 /**
  * Call state in Redis. An event is stored once, as the data of the screen-pop job ingest adds for
  * it (the job id is the event id, so BullMQ ignores a redelivery and the first copy stays): the
@@ -17,9 +20,6 @@ import { CallRecord, foldCallRecord } from './call-record';
  * Beside them, one hash per call holds what the workers did with it (the card shown, the CRM
  * activity logged) for ops' recent-calls list.
  */
-/** How many calls the ops list of recent calls keeps. */
-export const RECENT_CALLS_KEPT = 1000;
-
 @Injectable()
 export class CallStateService implements OnApplicationShutdown {
   readonly redis: RedisClient;
