@@ -11,9 +11,10 @@ import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob } from './que
 
 /**
  * The producer side of both queues, used on the HTTP request path. Both queues share the call
- * state's fail-fast connection: an event's state write and its job then go out in the same
- * auto-pipelined socket write and come back in the same read, instead of one of each per
- * connection (and BullMQ leaves a shared connection open for its owner to close).
+ * state's fail-fast connection: a Hangup's two jobs, and the jobs of events arriving together, go
+ * out in the same auto-pipelined socket write and come back in the same read, instead of one of
+ * each per connection (and BullMQ leaves a shared connection open for its owner to close). The
+ * pop job is also where the event is stored: CallStateService folds records from these jobs.
  */
 @Injectable()
 export class EventQueueService implements OnApplicationBootstrap, OnApplicationShutdown {
