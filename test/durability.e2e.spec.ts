@@ -2,6 +2,7 @@ import { CallStateService } from '../src/calls/call-state.service';
 import { EventQueueService } from '../src/queue/event-queue.service';
 import { OwnRedis } from './support/redis-server';
 import { eventually, newCallId, sendEvent, startTestApp, TestApp } from './support/test-app';
+import { dropKeys } from './support/redis-keys';
 
 describe('Durability', () => {
   describe('when Redis goes away', () => {
@@ -77,8 +78,7 @@ describe('Durability', () => {
         const data = await redis.hget(`${prefix}:${queue.screenPop.name}:${id}`, 'data');
         expect(JSON.parse(data!).event.callId).toBe(callId);
       }
-      const keysLeft = await redis.keys(`${prefix}:*`);
-      if (keysLeft.length) await redis.del(...keysLeft);
+      await dropKeys(redis, `${prefix}:*`);
       redis.disconnect();
     });
   });

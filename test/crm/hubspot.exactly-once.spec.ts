@@ -10,6 +10,8 @@ import { phoneQuery } from '../../src/crm/phone';
 import { FakeHubSpot, FakeHubSpotOptions, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
 import { answeredCall } from '../support/call-records';
+import { dropKeys } from '../support/redis-keys';
+
 
 const record = (over: Partial<CallRecord> = {}): CallRecord =>
   answeredCall({ answeredAt: undefined, ringSeconds: undefined, talkSeconds: undefined, outcome: 'missed', ...over });
@@ -51,8 +53,7 @@ describe('HubSpot exactly once, search lag or not', () => {
   });
   afterEach(() => hs.close());
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropKeys(redis, `${prefix}:*`);
     redis.disconnect();
   });
 

@@ -6,6 +6,8 @@ import { hubspotProvider } from '../../src/crm/hubspot';
 import { phoneQuery } from '../../src/crm/phone';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { answeredCall } from '../support/call-records';
+import { dropKeys } from '../support/redis-keys';
+
 
 const record = answeredCall;
 
@@ -33,8 +35,7 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropKeys(redis, `${prefix}:*`);
     redis.disconnect();
   });
 

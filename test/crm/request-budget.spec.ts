@@ -2,6 +2,8 @@ import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { CrmError } from '../../src/crm/crm-provider';
 import { RequestBudget } from '../../src/crm/request-budget';
+import { dropKeys } from '../support/redis-keys';
+
 
 /** The per-connection request budget, against the real Redis that instances share it through. */
 describe(RequestBudget.name, () => {
@@ -11,8 +13,7 @@ describe(RequestBudget.name, () => {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
+    await dropKeys(redis, `${prefix}*`);
     redis.disconnect();
   });
 

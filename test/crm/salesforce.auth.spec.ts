@@ -5,6 +5,8 @@ import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
+import { dropKeys } from '../support/redis-keys';
+
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -41,8 +43,7 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
   });
   afterEach(() => sf.close());
   afterAll(async () => {
-    const left = await redis.keys(`${runPrefix}:*`);
-    if (left.length) await redis.del(...left);
+    await dropKeys(redis, `${runPrefix}:*`);
     redis.disconnect();
   });
 

@@ -5,6 +5,8 @@ import { CrmMatch, CrmProvider, PhoneQuery } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
+import { dropKeys } from '../support/redis-keys';
+
 
 /** Batched SOSL lookups and Leads for unknown callers, real jsforce against the fake Salesforce. */
 describe('Salesforce batched lookups and createContact', () => {
@@ -35,8 +37,7 @@ describe('Salesforce batched lookups and createContact', () => {
   });
   afterEach(() => sf.close());
   afterAll(async () => {
-    const left = await redis.keys(`${runPrefix}:*`);
-    if (left.length) await redis.del(...left);
+    await dropKeys(redis, `${runPrefix}:*`);
     redis.disconnect();
   });
 

@@ -7,6 +7,8 @@ import { RequestBudgetHandle } from '../../src/crm/request-budget';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { answeredCall } from '../support/call-records';
+import { dropKeys } from '../support/redis-keys';
+
 
 const record = answeredCall;
 
@@ -43,8 +45,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
   });
   afterEach(() => sf.close());
   afterAll(async () => {
-    const left = await redis.keys(`${runPrefix}:*`);
-    if (left.length) await redis.del(...left);
+    await dropKeys(redis, `${runPrefix}:*`);
     redis.disconnect();
   });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { eventually } from '../support/test-app';
+import { dropKeys } from '../support/redis-keys';
 
 const ADMIN = 'sighup-admin-token-0123456789';
 const config = (target: string) => `connections:
@@ -64,8 +65,7 @@ describe('SIGHUP reloads the configuration of a running connector', () => {
       await new Promise((r) => child.once('exit', r));
     }
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await dropKeys(redis, `${prefix}:*`);
     redis.disconnect();
     await rm(dir, { recursive: true, force: true });
   });

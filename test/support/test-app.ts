@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
-import { createRedis, RedisClient, scanKeys } from '../../src/queue/redis';
+import { createRedis, RedisClient } from '../../src/queue/redis';
+import { dropKeys } from './redis-keys';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -58,10 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       if (closed) return;
       closed = true;
       await started.app.close();
-      // SCAN, not KEYS (the shared Redis); per master on a Cluster. One key per UNLINK: keys of a
-      // multi-key command must share a slot, and on a Cluster only hash-tagged ones do.
-      const keys = await scanKeys(redis, `${prefix}:*`).catch(() => []);
-      await Promise.all(keys.map((k) => redis.unlink(k).catch(() => undefined)));
+      await dropKeys(redis, `${prefix}:*`);
       redis.disconnect();
     },
   };
