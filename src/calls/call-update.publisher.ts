@@ -6,6 +6,7 @@ import { EventType } from '../ingest/call-event';
 import { createRedis, RedisClient } from '../queue/redis';
 import { CallRecord } from './call-record';
 import { CrmMatch } from '../crm/crm-provider';
+import { CardOffers, WrapUpView } from './wrap-up';
 
 /** What the agent's page receives for every event of a call on its extension. */
 export interface CallUpdate {
@@ -23,6 +24,17 @@ export interface CallUpdate {
   };
   /** The CRM activity the call was logged as, once it exists. */
   activity?: { connection: string; id: string; url?: string };
+  /** Names people read instead of keys: the extension's label from the mapping, the connection's displayName. */
+  labels?: { extension?: string; connection?: string };
+  /**
+   * The customer call across the extensions it rang with the same CallID (ring group, queue,
+   * transfer): set once another extension answered it, so the others' cards say who took it.
+   */
+  group?: { answeredBy: { extension: string; label?: string } };
+  /** The agent's wrap-up as last saved (from any page on this extension). */
+  wrapUp?: WrapUpView;
+  /** What the card may offer on this call (absent: nothing beyond viewing). */
+  offers?: CardOffers;
   /** Set by the publisher: the update's entry id in its extension's replay stream (the SSE id). */
   streamId?: string;
 }

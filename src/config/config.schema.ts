@@ -4,6 +4,26 @@ import { mappingsSchema } from '../mappings/mapping.schema';
 
 /** Settings every connection has, whatever its CRM. */
 const commonConnectionSettings = {
+  /** The name agents and ops see for this connection ("Salesforce EU"); the connection's key when absent. */
+  displayName: z.string().trim().min(1).max(80).optional(),
+  /**
+   * The dispositions the agent's card offers for calls on this connection, in this order: `key`
+   * is what the page sends, `label` what the agent reads, `value` what the CRM stores (Salesforce:
+   * the Task's CallDisposition text; HubSpot: a call outcome id). The provider's defaults when absent.
+   */
+  dispositions: z
+    .array(
+      z
+        .object({
+          key: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a disposition key is lower-case letters, digits, _ and - (e.g. left-voicemail)'),
+          label: z.string().trim().min(1).max(80),
+          value: z.string().trim().min(1).max(255),
+        })
+        .strict(),
+    )
+    .max(50)
+    .refine((list) => new Set(list.map((d) => d.key)).size === list.length, 'a disposition key is listed twice')
+    .optional(),
   /**
    * The CRM's API budget for this connection: at most `requests` in any rolling `perSeconds`
    * window (and `perDay`). Every request is scheduled against it; call logging leaves a share of
@@ -33,6 +53,8 @@ const connectionSchema = z.discriminatedUnion(
 
 export type ConnectionSettings = z.infer<typeof connectionSchema> & {
   type: string;
+  displayName?: string;
+  dispositions?: { key: string; label: string; value: string }[];
   rateLimit?: { requests: number; perSeconds: number; perDay?: number };
   batch: { maxSize: number; lingerMs: number };
   cache: { hitSeconds: number; missSeconds: number };
@@ -57,9 +79,15 @@ export const connectorConfigSchema = z
         recordTtlHours: z.number().min(1).max(24 * 30).default(48),
         /** Call logging waits this long after Hangup so a late Answer event still counts. */
         hangupSettleMs: z.number().int().min(0).max(60_000).default(2000),
+        /**
+         * An answered call whose agent has the card open is logged this long after Hangup (or as
+         * soon as the agent saves the wrap-up), so notes and disposition land with the log; a
+         * wrap-up saved later updates the logged activity. 0 logs at once.
+         */
+        wrapUpWindowSeconds: z.number().int().min(0).max(3600).default(30),
       })
       .strict()
-      .default({ recordTtlHours: 48, hangupSettleMs: 2000 }),
+      .default({ recordTtlHours: 48, hangupSettleMs: 2000, wrapUpWindowSeconds: 30 }),
     workers: z
       .object({
         screenPopConcurrency: z.number().int().min(1).max(1000).default(250),

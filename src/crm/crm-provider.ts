@@ -84,6 +84,22 @@ export interface CrmMatch {
   /** Web page of the record in the CRM (Lightning URL, HubSpot record page, file provider view). */
   url?: string;
   lastActivityAt?: string;
+  /** Why this record matched: the object and the phone field that holds the number (Contact / MobilePhone). */
+  matchedOn?: { object: string; field: string };
+  /**
+   * What the agent should know about the record, where the CRM has it: open opportunities/deals,
+   * open cases/tickets. Fetched with the lookup (one extra request at most) and cached with it.
+   */
+  context?: CrmContextItem[];
+}
+
+export interface CrmContextItem {
+  kind: 'deals' | 'cases';
+  /** As the CRM names them: "Open opportunities", "Open deals", "Open cases", "Open tickets". */
+  label: string;
+  count: number;
+  /** A few of them (name, link), most recent first. */
+  items?: { name: string; url?: string }[];
 }
 
 export interface CallLogInput {
@@ -95,7 +111,10 @@ export interface CallLogInput {
   /** CRM user who owns the activity (mapping), when known. */
   ownerId?: string;
   subject: string;
+  /** The activity's body: the agent's wrap-up notes (when given in time) above the call's details. */
   description: string;
+  /** The disposition as the CRM stores it (the connection's `dispositions[].value`), when the agent chose one. */
+  disposition?: string;
   /**
    * false only when no earlier attempt at this call can have reached the CRM (the job's first
    * run: not retried, not stalled, not replayed), so the provider may skip its search for an
@@ -112,6 +131,27 @@ export interface NewContactInput {
   /** Caller ID name, when VoipNow sent one. */
   name?: string;
   ownerId?: string;
+}
+
+/** What an update of a logged activity sets; absent keys are left as they are. */
+export interface ActivityPatch {
+  subject?: string;
+  description?: string;
+  /** As the CRM stores it (`dispositions[].value`). */
+  disposition?: string;
+  /** The record the call belongs to, when the agent picked another one (or created one) after the log. */
+  match?: CrmMatch;
+}
+
+export interface FollowUpInput {
+  /** Idempotency key (the call's key with a suffix): at most one task per key. */
+  key: string;
+  subject: string;
+  description: string;
+  match?: CrmMatch;
+  ownerId?: string;
+  /** Due date (ms since the epoch): the day of the missed call. */
+  dueAt: number;
 }
 
 export interface LoggedActivity {

@@ -32,10 +32,22 @@ export interface CrmProviderDefinition<S extends z.ZodObject<{ type: z.ZodLitera
   settings: S;
   secrets(settings: z.infer<S>): string[];
   /** Optional CrmProvider methods this type implements, so config validation can refuse a mapping that needs a missing one. */
-  capabilities?: { createContact?: boolean };
+  capabilities?: { createContact?: boolean; updateCall?: boolean; createTask?: boolean };
+  /**
+   * The dispositions a card offers on this CRM when a connection lists none: `value` is what the
+   * CRM stores (Salesforce: the Task's CallDisposition text; HubSpot: a call outcome id).
+   */
+  defaultDispositions?: Disposition[];
   /** The API budget the CRM documents for a standard account, used when a connection sets no `rateLimit`. */
   defaultBudget?: BudgetLimits;
   create(connection: string, settings: z.infer<S>, deps: ProviderDeps): CrmProvider;
+}
+
+/** One choice of the card's disposition list: `key` is what the page sends, `value` what the CRM gets. */
+export interface Disposition {
+  key: string;
+  label: string;
+  value: string;
 }
 
 /** Identity helper that keeps the settings type of a definition. */

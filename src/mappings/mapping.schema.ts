@@ -16,6 +16,13 @@ export const actionsSchema = z
     skipInternal: z.boolean(),
     /** A caller with no CRM record: log the call with no contact, create a record for the caller and log against it, or do not log it. */
     unknownCaller: z.enum(['log-without-contact', 'create-contact', 'ignore']),
+    /**
+     * per-call: a call that rings several extensions (ring group, queue, transfer) is one activity,
+     * owned by whoever answered; per-extension: one activity per extension it rang.
+     */
+    callLogging: z.enum(['per-call', 'per-extension']),
+    /** A missed inbound call also creates a follow-up task for its owner (due the same day). */
+    followUpMissed: z.boolean(),
   })
   .partial()
   .strict();
@@ -30,6 +37,8 @@ export const DEFAULT_ACTIONS: Actions = {
   logOutbound: true,
   skipInternal: true,
   unknownCaller: 'log-without-contact',
+  callLogging: 'per-call',
+  followUpMissed: false,
 };
 
 export const ownerSchema = z.union([z.object({ id: z.string().min(1) }).strict(), z.object({ email: z.email() }).strict()], {
@@ -42,6 +51,8 @@ export const ruleSchema = z
     connection: z.string().min(1),
     /** CRM user who owns the logged activity: an id, or an e-mail looked up once. */
     owner: ownerSchema,
+    /** What agents see for this extension ("Ann Lee"); on an organisation or defaults it names nobody and is ignored. */
+    label: z.string().trim().min(1).max(80),
     /** ISO country for numbers without an international prefix (US, BE, GB...). */
     country: z
       .string()

@@ -9,6 +9,8 @@ export interface ResolvedMapping {
   /** Undefined: the extension is unmapped, and its calls are skipped (and counted). */
   connection?: string;
   owner?: MappingRule['owner'];
+  /** The extension's own label (only an extension rule's counts). */
+  label?: string;
   country?: string;
   actions: Actions;
 }
@@ -34,6 +36,7 @@ export function resolveMapping(mappings: Mappings, extension: string): ResolvedM
     if (rule.connection !== undefined) resolved.connection = rule.connection;
     if (rule.owner !== undefined) resolved.owner = rule.owner;
     if (rule.country !== undefined) resolved.country = rule.country;
+    if (level === 'extension' && rule.label !== undefined) resolved.label = rule.label;
     if (rule.actions) Object.assign(resolved.actions, rule.actions);
   }
   return resolved;
