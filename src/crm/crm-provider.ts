@@ -51,6 +51,21 @@ export interface CrmProvider {
    */
   createContact?(input: NewContactInput): Promise<CrmMatch>;
 
+  /**
+   * Changes a logged activity (the id `logCall` returned): what `patch` sets, nothing else.
+   * Idempotent: the same patch applied twice leaves the activity as one application did (a
+   * retried job may apply it again). `patch.match` moves the activity to that record. Declare
+   * `capabilities.updateCall`.
+   */
+  updateCall?(activityId: string, patch: ActivityPatch): Promise<void>;
+
+  /**
+   * Creates a follow-up task (a missed call to return), once per `input.key` even when called
+   * again after a time-out or crash where the CRM did create it (then `created: false`). Declare
+   * `capabilities.createTask`.
+   */
+  createTask?(input: FollowUpInput): Promise<LoggedActivity>;
+
   close?(): Promise<void>;
 }
 
