@@ -7,7 +7,7 @@ import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * client_credentials), SOSL search IN PHONE FIELDS (digits compared, reserved characters must be
  * escaped; a FIND {…} over 4,000 characters loses its OR operators, so finds nothing here), a SOQL
  * subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n), Task and Lead create with
- * Salesforce's validation errors, and /limits. REST errors are [{message, errorCode, fields}];
+ * Salesforce's validation errors, Task update (PATCH, null clears a field), and /limits. REST errors are [{message, errorCode, fields}];
  * OAuth errors are {error, error_description}.
  */
 export type SfObject = { Id: string; type: string; [field: string]: unknown };
@@ -89,6 +89,8 @@ export class FakeSalesforce extends FakeServer {
       return refused ? { status: 400, body: refused } : { status: 201, body: { id: this.storeTask(req.body), success: true, errors: [] } };
     }
     if (req.method === 'POST' && rest === '/sobjects/Lead') return this.createLead(req.body ?? {});
+    const taskId = /^\/sobjects\/Task\/(\w+)$/.exec(rest)?.[1];
+    if (req.method === 'PATCH' && taskId) return this.updateTask(taskId, req.body ?? {});
     if (req.method === 'POST' && rest === '/composite/sobjects') return this.createCollection(req.body ?? {});
     if (req.method === 'GET' && rest === '/limits') {
       const max = this.opts.dailyApiRequests ?? 15_000;
@@ -203,11 +205,31 @@ export class FakeSalesforce extends FakeServer {
     }
     for (const f of ['Subject', 'CallObject', 'CallDisposition']) if (String(body[f] ?? '').length > 255) return invalid(`${f}: data value too large`, 'STRING_TOO_LONG', [f]);
     if (body.ActivityDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(body.ActivityDate))) return invalid('Due Date Only: value not of required type', 'INVALID_TYPE_ON_FIELD_IN_RECORD', ['ActivityDate']);
-    const ref = (f: string, types: string[]) => body[f] !== undefined && !this.objects.some((o) => o.Id === body[f] && types.includes(o.type));
+    // null clears a lookup field (on update); any other value must name a record of the right type.
+    const ref = (f: string, types: string[]) => body[f] != null && !this.objects.some((o) => o.Id === body[f] && types.includes(o.type));
     if (ref('OwnerId', ['User'])) return invalid('Assigned To ID: owner cannot be blank', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
     if (ref('WhoId', ['Contact', 'Lead'])) return invalid('Name ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']);
     if (ref('WhatId', ['Account'])) return invalid('Related To ID: id value of incorrect type', 'FIELD_INTEGRITY_EXCEPTION', ['WhatId']);
     return undefined;
+  }
+
+  /**
+   * PATCH /sobjects/Task/{id}: the fields given (null clears one), validated like a new Task;
+   * 204 No Content, or 404 NOT_FOUND / ENTITY_IS_DELETED.
+   */
+  private updateTask(id: string, body: Record<string, unknown>): FakeResponse {
+    const task = this.objects.find((o) => o.Id === id && o.type === 'Task');
+    if (!task) return { status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] };
+    if (task.IsDeleted) return { status: 404, body: [{ message: 'entity is deleted', errorCode: 'ENTITY_IS_DELETED', fields: [] }] };
+    const refused = this.refuseTask(body);
+    if (refused) return { status: 400, body: refused };
+    const { attributes: _attributes, Id: _id, ...fields } = body;
+    for (const [f, v] of Object.entries(fields)) {
+      if (v === null) delete task[f];
+      else task[f] = v;
+    }
+    task.LastModifiedDate = new Date().toISOString().replace('Z', '+0000');
+    return { status: 204 };
   }
 
   private storeTask(body: Record<string, unknown>): string {

@@ -1,5 +1,5 @@
 import { CallRecord } from '../../calls/call-record';
-import { CallLogInput, CrmError } from '../crm-provider';
+import { ActivityPatch, CallLogInput, CrmError, CrmMatch, FollowUpInput } from '../crm-provider';
 import { classifySalesforceError } from './salesforce-errors';
 import { SalesforceHttpError } from './salesforce-transport';
 
@@ -23,7 +23,8 @@ export function callTask(input: CallLogInput, keyField: string): Record<string, 
     TaskSubtype: 'Call',
     CallType: r.direction === 'inbound' ? 'Inbound' : 'Outbound',
     CallDurationInSeconds: r.talkSeconds ?? 0,
-    CallDisposition: DISPOSITION[r.outcome],
+    // The agent's disposition when one was chosen, else what VoipNow says happened.
+    CallDisposition: (input.disposition ?? DISPOSITION[r.outcome]).slice(0, 255),
     // With the default key field, CallObject carries the key (CallID and extension); else the bare CallID.
     CallObject: r.callId,
     [keyField]: input.key,
@@ -31,9 +32,47 @@ export function callTask(input: CallLogInput, keyField: string): Record<string, 
     ActivityDate: new Date(r.startedAt).toISOString().slice(0, 10),
     Description: input.description,
   };
-  // A Task names a person (Contact, Lead) in WhoId and anything else (Account) in WhatId.
-  if (match?.recordType === 'Contact' || match?.recordType === 'Lead') task.WhoId = match.id;
-  else if (match?.recordType === 'Account') task.WhatId = match.id;
+  Object.assign(task, relatedTo(match));
+  if (input.ownerId) task.OwnerId = input.ownerId;
+  return task;
+}
+
+/**
+ * A Task names a person (Contact, Lead) in WhoId and anything else (Account) in WhatId. With
+ * `clear`, the other one is emptied, so a Task moved to another record names only that record (as
+ * if it had been logged against it; a Lead's Task cannot have a WhatId anyway).
+ */
+function relatedTo(match: CrmMatch | undefined, clear = false): Record<string, string | null> {
+  if (match?.recordType === 'Contact' || match?.recordType === 'Lead') return clear ? { WhoId: match.id, WhatId: null } : { WhoId: match.id };
+  if (match?.recordType === 'Account') return clear ? { WhatId: match.id, WhoId: null } : { WhatId: match.id };
+  return {};
+}
+
+/** The fields an update of a logged call Task sets (PATCH: absent fields are left alone). */
+export function taskPatch(patch: ActivityPatch): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (patch.subject !== undefined) fields.Subject = patch.subject.slice(0, 255);
+  if (patch.description !== undefined) fields.Description = patch.description;
+  if (patch.disposition !== undefined) fields.CallDisposition = patch.disposition.slice(0, 255);
+  if (patch.match) {
+    const related = relatedTo(patch.match, true);
+    if (Object.keys(related).length === 0) throw new CrmError('permanent', `A Salesforce Task cannot be moved to a ${patch.match.recordType}: only to a Contact, Lead or Account.`);
+    Object.assign(fields, related);
+  }
+  return fields;
+}
+
+/** A follow-up Task for a missed call: open, due on `dueAt`'s (UTC) date, carrying its key in `keyField`. */
+export function followUpTask(input: FollowUpInput, keyField: string): Record<string, unknown> {
+  const task: Record<string, unknown> = {
+    Subject: input.subject.slice(0, 255),
+    TaskSubtype: 'Task',
+    Status: 'Not Started',
+    ActivityDate: new Date(input.dueAt).toISOString().slice(0, 10),
+    Description: input.description,
+    [keyField]: input.key,
+    ...relatedTo(input.match),
+  };
   if (input.ownerId) task.OwnerId = input.ownerId;
   return task;
 }

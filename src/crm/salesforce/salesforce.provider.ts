@@ -1,13 +1,13 @@
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
 import { leadByPhone, newLead, withNumberLock } from './salesforce-lead';
 import { chunkPhoneQueries, phoneSearch, RECORD_RANK, recordHoldsNumber, soqlString } from './salesforce-queries';
 import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
-import { callTask, recordError } from './salesforce-task';
+import { callTask, followUpTask, recordError, taskPatch } from './salesforce-task';
 import { lightningBase, newContactUrl, recordUrl } from './salesforce-urls';
 import { SalesforceSettings } from './salesforce.settings';
 
@@ -129,6 +129,30 @@ export class SalesforceProvider implements CrmProvider {
       this.deps.logger.debug({ event: 'crm.contact_created', number: maskNumber(input.number), id: saved.id }, 'Salesforce Lead created for an unknown caller');
       return this.toMatch({ ...lead, Id: saved.id, Name: lead.LastName, attributes: { type: 'Lead', url: '' } }, base());
     });
+  }
+
+  /**
+   * PATCH of the call's Task: Subject, Description, CallDisposition, and WhoId/WhatId when the
+   * agent moved the call to another record. Setting the same values again changes nothing.
+   */
+  async updateCall(activityId: string, patch: ActivityPatch): Promise<void> {
+    const fields = taskPatch(patch);
+    if (Object.keys(fields).length === 0) return;
+    const saved = await this.call('updateCall', undefined, () => this.conn.sobject('Task').update({ Id: activityId, ...fields }));
+    if (!saved.success) throw recordError(saved.errors as never);
+  }
+
+  /**
+   * An open Task to call the customer back, once per key: a Task already carrying the key (an
+   * earlier attempt whose answer was lost) is returned instead of creating a second. Follow-ups
+   * are rare (missed calls only), so the query runs on every attempt.
+   */
+  async createTask(input: FollowUpInput): Promise<LoggedActivity> {
+    const found = (await this.findTasks([input.key])).get(input.key);
+    if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
+    const saved = await this.call('createTask', undefined, () => this.conn.sobject('Task').create(followUpTask(input, this.settings.callKeyField)));
+    if (!saved.success) throw recordError(saved.errors as never);
+    return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
   }
 
   async health(): Promise<CrmHealth> {
