@@ -12,7 +12,7 @@ export interface HsObject {
   searchableAt?: number;
 }
 
-export type ObjectType = 'calls' | 'contacts';
+export type ObjectType = 'calls' | 'contacts' | 'tasks';
 
 /** HubSpot fills hs_searchable_calculated_* with the digits of the number without its country code. */
 export function calculated(p: Record<string, string>): Record<string, string> {
@@ -37,6 +37,7 @@ export function view(o: HsObject, props?: string[]) {
 /** Properties every portal has besides the hs_* ones (which are all accepted). */
 export const BUILT_IN: Record<ObjectType, Set<string>> = {
   calls: new Set(),
+  tasks: new Set(),
   contacts: new Set(['firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'lifecyclestage', 'notes_last_updated', 'lastmodifieddate', 'createdate']),
 };
 
@@ -45,7 +46,7 @@ export const BUILT_IN: Record<ObjectType, Set<string>> = {
  * names the id it had allocated for the new object, then the id of the one holding the value.
  */
 export function uniqueConflict(portalId: number, type: ObjectType, propertyName: string, value: string, newId: string, existingId: string): FakeResponse {
-  const objectTypeId = type === 'calls' ? '0-48' : '0-1';
+  const objectTypeId = { calls: '0-48', contacts: '0-1', tasks: '0-27' }[type];
   return {
     status: 400,
     body: {

@@ -10,7 +10,11 @@ import { FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * (`hasUniqueValue` enforced the way HubSpot answers a duplicate: 400 VALIDATION_ERROR, "… on
  * <new id>. <existing id> already has that value."), private-app and OAuth tokens, the
  * TEN_SECONDLY_ROLLING / DAILY 429s with their X-HubSpot-RateLimit-* headers, and an optional
- * search-index lag (a new object is searchable only `searchLagMs` after its creation).
+ * search-index lag (a new object is searchable only `searchLagMs` after its creation). Also the
+ * desk's writes: PATCH of an object (read-only properties refused), tasks (create, read by key,
+ * search), call associations through the v4 API (list, create, remove), and contacts' marketing
+ * status, which follows the portal's switch for the app (`marketingContactsFromApps`) and which
+ * the API cannot set.
  */
 
 
@@ -21,14 +25,22 @@ export interface FakeHubSpotOptions {
   uiDomain?: string;
   /** Milliseconds before a created object shows up in searches (HubSpot: usually a few seconds). */
   searchLagMs?: number;
+  /** The portal's Settings → Integrations → Marketing contacts switch for this app: contacts it creates are marketing contacts. */
+  marketingContactsFromApps?: boolean;
+  /** Object types on which the portal refuses a unique custom property (400), to exercise the search fallback. */
+  uniqueRefusedOn?: ObjectType[];
 }
+
+/** Properties HubSpot computes and the API may not write. */
+const READ_ONLY = new Set(['hs_marketable_status', 'hs_object_id', 'hs_createdate']);
 
 export class FakeHubSpot extends FakeServer {
   readonly contacts: HsObject[] = [];
   readonly callObjects: HsObject[] = [];
+  readonly taskObjects: HsObject[] = [];
   readonly owners: { id: string; email: string; firstName: string; lastName: string; userId: number }[] = [];
   /** Custom properties per object type, name → hasUniqueValue. */
-  readonly propertyDefs: Record<ObjectType, Map<string, boolean>> = { calls: new Map(), contacts: new Map() };
+  readonly propertyDefs: Record<ObjectType, Map<string, boolean>> = { calls: new Map(), contacts: new Map(), tasks: new Map() };
   private readonly tokens: Set<string>;
   private oauthTokens = new Set<string>();
   private seq = 100;
@@ -55,6 +67,10 @@ export class FakeHubSpot extends FakeServer {
 
   calls(): HsObject[] {
     return this.callObjects;
+  }
+
+  tasks(): HsObject[] {
+    return this.taskObjects;
   }
 
   /** Names of the custom call properties. */
@@ -126,13 +142,17 @@ export class FakeHubSpot extends FakeServer {
     if (method === 'POST' && path === '/oauth/v1/token') return this.oauth(req);
     if (method === 'POST' && path === '/crm/v3/objects/contacts/search') return this.search(this.contacts, req.body);
     if (method === 'POST' && path === '/crm/v3/objects/calls/search') return this.search(this.callObjects, req.body);
-    const objects = /^\/crm\/v3\/objects\/(calls|contacts)(?:\/(.+))?$/.exec(path);
+    if (method === 'POST' && path === '/crm/v3/objects/tasks/search') return this.search(this.taskObjects, req.body);
+    const v4 = /^\/crm\/v4\/objects\/(calls|contacts|tasks)\/([^/]+)\/associations\/(\w+)(?:\/([^/]+))?$/.exec(path);
+    if (v4) return this.associationsV4(method, v4[1] as ObjectType, v4[2], v4[3], v4[4], req.body);
+    const objects = /^\/crm\/v3\/objects\/(calls|contacts|tasks)(?:\/(.+))?$/.exec(path);
     if (objects) {
       const type = objects[1] as ObjectType;
       const rest = objects[2];
       if (method === 'POST' && rest === undefined) return this.create(type, req.body);
       if (method === 'POST' && rest === 'batch/create') return this.batchCreate(type, req.body);
       if (method === 'POST' && rest === 'batch/read') return this.batchRead(type, req.body);
+      if (method === 'PATCH' && rest && !rest.includes('/')) return this.update(type, decodeURIComponent(rest), req.body);
       if (method === 'GET' && rest && !rest.includes('/')) {
         const found = this.byId(type, decodeURIComponent(rest), req.query.get('idProperty') ?? undefined);
         if ('status' in found) return found;
@@ -147,7 +167,7 @@ export class FakeHubSpot extends FakeServer {
       const results = this.owners.filter((o) => !email || o.email.toLowerCase() === email.toLowerCase());
       return { status: 200, body: { results: results.map((o) => ({ ...o, archived: false, createdAt: new Date(0).toISOString(), updatedAt: new Date(0).toISOString() })) } };
     }
-    const props = /^\/crm\/v3\/properties\/(calls|contacts)(?:\/([^/]+))?$/.exec(path);
+    const props = /^\/crm\/v3\/properties\/(calls|contacts|tasks)(?:\/([^/]+))?$/.exec(path);
     if (props) {
       const defs = this.propertyDefs[props[1] as ObjectType];
       const name = props[2];
@@ -155,6 +175,9 @@ export class FakeHubSpot extends FakeServer {
       if (method === 'POST' && !name) {
         const wanted = String(req.body?.name ?? '');
         if (defs.has(wanted)) return { status: 409, body: { status: 'error', message: `A property named '${wanted}' already exists.`, correlationId: cid(), category: 'OBJECT_ALREADY_EXISTS' } };
+        if (req.body?.hasUniqueValue === true && this.opts.uniqueRefusedOn?.includes(props[1] as ObjectType)) {
+          return { status: 400, body: { status: 'error', message: `Unique value properties are not supported for ${props[1]}.`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+        }
         defs.set(wanted, req.body?.hasUniqueValue === true);
         return { status: 201, body: property(wanted, req.body?.hasUniqueValue === true) };
       }
@@ -211,17 +234,21 @@ export class FakeHubSpot extends FakeServer {
   }
 
   private store(type: ObjectType): HsObject[] {
-    return type === 'calls' ? this.callObjects : this.contacts;
+    return { calls: this.callObjects, contacts: this.contacts, tasks: this.taskObjects }[type];
   }
 
   /** The validation HubSpot runs on a new object; `pending` are objects created earlier in the same batch. */
-  private refuse(type: ObjectType, body: any, pending: HsObject[] = []): FakeResponse | undefined {
+  private refuse(type: ObjectType, body: any, pending: HsObject[] = [], self?: HsObject): FakeResponse | undefined {
     const properties = (body?.properties ?? {}) as Record<string, string>;
     const owner = properties.hubspot_owner_id;
     if (owner && this.owners.length > 0 && !this.owners.some((o) => o.id === owner)) {
       return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"${owner} is not a valid owner id","error":"INVALID_OWNER_ID","name":"hubspot_owner_id"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
     }
-    if (type === 'calls' && !properties.hs_timestamp) {
+    const readOnly = Object.keys(properties).find((name) => READ_ONLY.has(name));
+    if (readOnly) {
+      return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"${readOnly} is a read only property; its value cannot be set.","error":"READ_ONLY_VALUE","name":"${readOnly}"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    }
+    if (type !== 'contacts' && !body?.patch && !properties.hs_timestamp) {
       return { status: 400, body: { status: 'error', message: 'Property values were not valid: hs_timestamp is required', correlationId: cid(), category: 'VALIDATION_ERROR' } };
     }
     for (const name of Object.keys(properties)) {
@@ -231,8 +258,8 @@ export class FakeHubSpot extends FakeServer {
     for (const [name, unique] of this.propertyDefs[type]) {
       const value = properties[name];
       if (!unique || value == null || value === '') continue;
-      const holder = [...this.store(type), ...pending].find((o) => o.properties[name] === value);
-      if (holder) return uniqueConflict(this.opts.portalId ?? 4242, type, name, value, String(this.seq + 1), holder.id);
+      const holder = [...this.store(type), ...pending].find((o) => o !== self && o.properties[name] === value);
+      if (holder) return uniqueConflict(this.opts.portalId ?? 4242, type, name, value, self?.id ?? String(this.seq + 1), holder.id);
     }
     for (const a of body?.associations ?? []) {
       if (!this.contacts.some((c) => c.id === String(a.to?.id))) {
@@ -246,7 +273,8 @@ export class FakeHubSpot extends FakeServer {
     const properties = (body?.properties ?? {}) as Record<string, string>;
     const now = new Date().toISOString();
     const id = String(++this.seq);
-    const extra: Record<string, string> = type === 'contacts' ? { ...calculated(properties), createdate: now, lastmodifieddate: now } : { hs_createdate: now };
+    const extra: Record<string, string> =
+      type === 'contacts' ? { ...calculated(properties), createdate: now, lastmodifieddate: now, hs_marketable_status: String(this.opts.marketingContactsFromApps === true) } : { hs_createdate: now };
     return { id, properties: { ...properties, ...extra, hs_object_id: id }, createdAt: now, updatedAt: now, associations: body?.associations ?? [], searchableAt: Date.now() + (this.opts.searchLagMs ?? 0) };
   }
 
@@ -256,6 +284,46 @@ export class FakeHubSpot extends FakeServer {
     const o = this.build(type, body);
     this.store(type).push(o);
     return { status: 201, body: view(o) };
+  }
+
+  /** PATCH /crm/v3/objects/{type}/{id}: the properties given, validated like a create's; 404 when there is no such object. */
+  private update(type: ObjectType, id: string, body: any): FakeResponse {
+    const o = this.store(type).find((x) => x.id === id);
+    if (!o) return notFound(`Object not found.  objectId are usually numeric.`);
+    const refused = this.refuse(type, { properties: body?.properties, patch: true }, [], o);
+    if (refused) return refused;
+    Object.assign(o.properties, body?.properties ?? {}, type === 'contacts' ? calculated({ ...o.properties, ...body?.properties }) : {});
+    o.updatedAt = new Date().toISOString();
+    return { status: 200, body: view(o) };
+  }
+
+  /**
+   * Associations v4 from a call or task to contacts: GET lists them ({toObjectId, associationTypes}),
+   * PUT …/{toId} with [{associationCategory, associationTypeId}] adds one, DELETE …/{toId} removes every type between the pair (204).
+   */
+  private associationsV4(method: string, type: ObjectType, id: string, toType: string, toId: string | undefined, body: any): FakeResponse {
+    const o = this.store(type).find((x) => x.id === id);
+    if (!o) return notFound(`No ${type} with id ${id}`);
+    if (toType !== 'contacts') return { status: 400, body: { status: 'error', message: `The fake HubSpot associates with contacts only, not ${toType}`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    o.associations ??= [];
+    if (method === 'GET' && !toId) {
+      const results = o.associations.map((a) => ({ toObjectId: Number(a.to.id), associationTypes: a.types.map((t) => ({ category: t.associationCategory, typeId: t.associationTypeId, label: null })) }));
+      return { status: 200, body: { results } };
+    }
+    if (method === 'PUT' && toId) {
+      if (!this.contacts.some((c) => c.id === toId)) return { status: 400, body: { status: 'error', message: `No contact with id ${toId}`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+      const types = (Array.isArray(body) ? body : []) as { associationCategory: string; associationTypeId: number }[];
+      const existing = o.associations.find((a) => a.to.id === toId);
+      if (existing) for (const t of types) if (!existing.types.some((e) => e.associationTypeId === t.associationTypeId)) existing.types.push(t);
+      if (!existing) o.associations.push({ to: { id: toId }, types });
+      const objectTypeId = { calls: '0-48', contacts: '0-1', tasks: '0-27' }[type];
+      return { status: 201, body: { fromObjectTypeId: objectTypeId, fromObjectId: Number(id), toObjectTypeId: '0-1', toObjectId: Number(toId), labels: [] } };
+    }
+    if (method === 'DELETE' && toId) {
+      o.associations = o.associations.filter((a) => a.to.id !== toId);
+      return { status: 204 };
+    }
+    return notFound(`No route for ${method} associations`);
   }
 
   /** All or nothing: one refused input refuses the batch, with that input's error. */

@@ -5,6 +5,9 @@ import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';
 import { MAX_IN_VALUES, unique } from './hubspot-records';
 
+/** The property group HubSpot files each object type's own properties under. */
+const GROUP = { calls: 'callinformation', contacts: 'contactinformation', tasks: 'taskinformation' } as const;
+
 /** Runs one request through the provider: budget, time-out, OAuth refresh, classified errors. */
 export type HubSpotRunner = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -15,13 +18,14 @@ export interface NewObject {
 
 /**
  * Objects the connector creates at most once per key (calls per call key, contacts per caller
- * number), the key held in a custom property. When the connector creates that property it makes it
- * unique (`hasUniqueValue`), so HubSpot itself refuses a second object with the same key, and an
- * object can be read back by its key (`idProperty`) at once. Searching cannot do that: HubSpot's
- * search index lags writes by seconds, so a retry shortly after a lost create answer would not find
- * the object and would create it twice. A portal whose property already exists without uniqueness
- * (created by an older connector; HubSpot cannot make an existing property unique) keeps working
- * through search, with that lag's risk, and a warning says how to fix it.
+ * number, follow-up tasks per key), the key held in a custom property. When the connector creates
+ * that property it makes it unique (`hasUniqueValue`), so HubSpot itself refuses a second object
+ * with the same key, and an object can be read back by its key (`idProperty`) at once. Searching
+ * cannot do that: HubSpot's search index lags writes by seconds, so a retry shortly after a lost
+ * create answer would not find the object and would create it twice. A portal whose property
+ * already exists without uniqueness (created by an older connector; HubSpot cannot make an
+ * existing property unique), or an object type on which HubSpot refuses a unique property, keeps
+ * working through search, with that lag's risk, and a warning says so.
  */
 export class KeyedObjects {
   private definition?: Promise<{ unique: boolean }>;
@@ -30,7 +34,7 @@ export class KeyedObjects {
     private readonly client: Client,
     private readonly run: HubSpotRunner,
     private readonly logger: Logger,
-    private readonly objectType: 'calls' | 'contacts',
+    private readonly objectType: 'calls' | 'contacts' | 'tasks',
     readonly property: string,
     private readonly label: string,
   ) {}
@@ -44,12 +48,14 @@ export class KeyedObjects {
         isUnique = await read();
       } catch (err) {
         if ((err as { code?: number }).code !== 404) throw err;
-        const group = this.objectType === 'calls' ? 'callinformation' : 'contactinformation';
-        isUnique = await this.client.crm.properties.coreApi
-          .create(this.objectType, { name: this.property, label: this.label, type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: group, hasUniqueValue: true })
-          .then((p) => p.hasUniqueValue === true)
-          // Another instance created it first: read what it made.
-          .catch((e: { code?: number }) => (e.code === 409 ? read() : Promise.reject(e)));
+        const create = (hasUniqueValue: boolean) =>
+          this.client.crm.properties.coreApi
+            .create(this.objectType, { name: this.property, label: this.label, type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: GROUP[this.objectType], hasUniqueValue })
+            .then((p) => p.hasUniqueValue === true)
+            // Another instance created it first: read what it made.
+            .catch((e: { code?: number }) => (e.code === 409 ? read() : Promise.reject(e)));
+        // An object type on which HubSpot refuses unique properties still gets its key property, found by search.
+        isUnique = await create(true).catch((e: { code?: number }) => (e.code === 400 ? create(false) : Promise.reject(e)));
       }
       if (!isUnique) {
         this.logger.warn(

@@ -104,7 +104,9 @@ export function callEngagement(input: CallLogInput) {
     hs_call_duration: String((r.talkSeconds ?? 0) * 1000),
     hs_call_status: STATUS[r.outcome],
   };
-  if (DISPOSITION[r.outcome]) properties.hs_call_disposition = DISPOSITION[r.outcome]!;
+  // The agent's outcome when one was chosen, else what VoipNow says happened.
+  const disposition = input.disposition ?? DISPOSITION[r.outcome];
+  if (disposition) properties.hs_call_disposition = disposition;
   const from = r.caller.number ?? r.caller.extension;
   const to = r.callee.number ?? r.callee.did ?? r.callee.extension;
   if (from) properties.hs_call_from_number = from;

@@ -2,10 +2,11 @@ import { Client } from '@hubspot/api-client';
 import type { RedisClient } from '../../queue/redis';
 import { Logger } from 'pino';
 import { maskNumber } from '../../logging/logger';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
 import { HubSpotRunner, KeyedObjects } from './hubspot-keyed-objects';
+import { attachmentTo, callPatchProperties, followUpTask } from './hubspot-writes';
 import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, newContactProperties, rank, toMatch } from './hubspot-records';
 import { HubSpotSettings } from './hubspot.settings';
 
@@ -29,9 +30,12 @@ export class HubSpotProvider implements CrmProvider {
   private readonly client: Client;
   private portal?: Promise<{ portalId: number; uiDomain: string }>;
   private refreshing?: Promise<void>;
-  /** Calls, one per call key; contacts created for unknown callers, one per number. */
+  /** Calls, one per call key; contacts created for unknown callers, one per number; follow-up tasks, one per key. */
   private readonly calls: KeyedObjects;
   private readonly contacts: KeyedObjects;
+  private readonly tasks: KeyedObjects;
+  /** Set once a created contact's marketing status was found to differ from `createdContactsMarketing` (warned once). */
+  private marketingWarned = false;
 
   constructor(
     readonly connection: string,
@@ -43,6 +47,7 @@ export class HubSpotProvider implements CrmProvider {
     const run: HubSpotRunner = (what, fn) => this.call(what, undefined, fn);
     this.calls = new KeyedObjects(this.client, run, deps.logger, 'calls', settings.callKeyProperty, 'VoipNow call key');
     this.contacts = new KeyedObjects(this.client, run, deps.logger, 'contacts', settings.contactKeyProperty, 'VoipNow caller number');
+    this.tasks = new KeyedObjects(this.client, run, deps.logger, 'tasks', settings.taskKeyProperty, 'VoipNow follow-up key');
   }
 
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
@@ -122,9 +127,76 @@ export class HubSpotProvider implements CrmProvider {
    */
   async createContact(input: NewContactInput): Promise<CrmMatch> {
     const properties = newContactProperties(input);
-    const { id } = await this.contacts.create(input.number, { properties }, 'createContact');
+    const { id, created } = await this.contacts.create(input.number, { properties }, 'createContact');
     this.deps.logger.debug({ event: 'crm.contact_created', number: maskNumber(input.number), id }, 'HubSpot contact created for an unknown caller');
+    if (created) await this.checkMarketingStatus(id);
     return toMatch(this.connection, id, { ...properties, [this.contacts.property]: input.number }, await this.portalInfo());
+  }
+
+  /**
+   * HubSpot's API cannot set a contact's marketing status (`hs_marketable_status` is read-only):
+   * contacts an app creates follow the app's switch in Settings → Integrations → Marketing
+   * contacts. So the status of a created contact is read back, and a difference from
+   * `createdContactsMarketing` is logged once with what to change. A failed read only skips the
+   * check: the contact exists, and the call must not be retried for a diagnostic.
+   */
+  private async checkMarketingStatus(id: string): Promise<void> {
+    if (this.marketingWarned) return;
+    let status: string | null | undefined;
+    try {
+      const contact = await this.call('marketingStatus', undefined, () => this.client.crm.objects.basicApi.getById('contacts', id, ['hs_marketable_status']));
+      status = contact.properties.hs_marketable_status;
+    } catch (err) {
+      this.deps.logger.debug({ event: 'crm.marketing_status_unread', id, reason: classifyHubSpotError(err).message }, 'Marketing status of the created contact not read');
+      return;
+    }
+    // Portals without marketing contacts have no status: every contact is treated alike there.
+    if (status !== 'true' && status !== 'false') return;
+    const wanted = this.settings.createdContactsMarketing;
+    if ((status === 'true') === wanted) return;
+    this.marketingWarned = true;
+    this.deps.logger.warn(
+      { event: 'crm.marketing_status_mismatch', connection: this.connection, id, marketing: status === 'true', wanted },
+      wanted
+        ? 'HubSpot created the caller\'s contact as a non-marketing contact, but createdContactsMarketing is true: switch this app on in HubSpot Settings → Integrations → Marketing contacts (the API cannot set the status).'
+        : 'HubSpot created the caller\'s contact as a marketing contact (billed): switch this app off in HubSpot Settings → Integrations → Marketing contacts, or set createdContactsMarketing: true if that is intended.',
+    );
+  }
+
+  /**
+   * PATCH of the call (title, body, outcome) and, when the agent picked another record, the call
+   * moved to it: the new association is added before the others of that kind are removed, so a
+   * failure halfway leaves the call attached to both rather than to none, and the retry finishes.
+   * Applying the same patch again finds nothing left to change.
+   */
+  async updateCall(activityId: string, patch: ActivityPatch): Promise<void> {
+    const properties = callPatchProperties(patch);
+    if (Object.keys(properties).length > 0) await this.call('updateCall', undefined, () => this.client.crm.objects.basicApi.update('calls', activityId, { properties }));
+    if (!patch.match) return;
+    const { objectType, spec } = attachmentTo('calls', patch.match);
+    const to = patch.match.id;
+    const v4 = this.client.crm.associations.v4.basicApi;
+    const current: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.call('updateCall', undefined, () => v4.getPage('calls', activityId, objectType, after, 500));
+      current.push(...page.results.map((r) => String(r.toObjectId)));
+      after = page.paging?.next?.after;
+    } while (after);
+    if (!current.includes(to)) await this.call('updateCall', undefined, () => v4.create('calls', activityId, objectType, to, [spec]));
+    for (const other of current.filter((id) => id !== to)) await this.call('updateCall', undefined, () => v4.archive('calls', activityId, objectType, other));
+  }
+
+  /**
+   * A task to call the customer back (a missed call), once per key: a task already holding the
+   * key (an earlier attempt whose answer was lost) is returned instead. Follow-ups are rare, so
+   * the look-up runs on every attempt.
+   */
+  async createTask(input: FollowUpInput): Promise<LoggedActivity> {
+    const url = input.match?.url;
+    const existing = (await this.tasks.find([input.key])).get(input.key);
+    if (existing) return { id: existing.id, url, created: false };
+    return { ...(await this.tasks.create(input.key, followUpTask(input), 'createTask')), url };
   }
 
   async health(): Promise<CrmHealth> {

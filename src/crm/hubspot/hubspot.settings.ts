@@ -18,6 +18,15 @@ export const hubspotSettings = z
     callKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_call_key'),
     /** Custom contact property holding the number a contact was created for (unknownCaller: create-contact); created (unique) on first use. */
     contactKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_caller_number'),
+    /** Custom task property holding a follow-up task's key (a missed call's call-back, once per call); created on first use. */
+    taskKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_followup_key'),
+    /**
+     * Whether contacts created for unknown callers should be marketing contacts (billed, mailable).
+     * HubSpot's API cannot set a contact's marketing status: it follows the app's switch in Settings →
+     * Integrations → Marketing contacts (off by default). The connector reads the status of each
+     * contact it creates and warns when it differs from this.
+     */
+    createdContactsMarketing: z.boolean().default(false),
   })
   .strict();
 
