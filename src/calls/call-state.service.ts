@@ -5,7 +5,14 @@ import { AppEnv } from '../config/env';
 import { CallEvent, EVENT_TYPES, EventType, escapeIdPart, eventId } from '../ingest/call-event';
 import { PopJobData, QueueName } from '../queue/queues';
 import { createRedis, RedisClient } from '../queue/redis';
+import { CrmMatch } from '../crm/crm-provider';
 import { CallRecord, foldCallRecord } from './call-record';
+import { WrapUpView } from './wrap-up';
+
+/** A wrap-up as stored: what pages see, plus a record created from the card (not among the lookup's matches). */
+export interface StoredWrapUp extends WrapUpView {
+  created?: CrmMatch;
+}
 
 /** How many calls the ops list of recent calls keeps. */
 export const RECENT_CALLS_KEPT = 1000;
@@ -61,13 +68,69 @@ export class CallStateService implements OnApplicationShutdown {
     return foldCallRecord(events);
   }
 
-  /** Adds the call to the ops list of recent calls (kept to the last RECENT_CALLS_KEPT); done by workers, off the request path. */
+  /**
+   * Adds the call to the ops list of recent calls (kept to the last RECENT_CALLS_KEPT) and the
+   * extension to the CallID's legs; done by workers, off the request path. (A pop that publishes
+   * writes the same in its publish script: see CallNotes.)
+   */
   async remember(callId: string, extension: string, at: number): Promise<void> {
+    const legs = this.legsKey(callId);
     await this.redis
       .multi()
       .zadd(this.recentKey(), 'NX', at, JSON.stringify([callId, extension]))
       .zremrangebyrank(this.recentKey(), 0, -RECENT_CALLS_KEPT - 1)
+      .sadd(legs, extension)
+      .pexpire(legs, this.ttlMs)
       .exec();
+  }
+
+  /** The extensions a CallID rang (ring group members, queue agents, transfer targets), written as their pops run. */
+  legsKey(callId: string): string {
+    return `${this.env.redisPrefix}:legs:${escapeIdPart(callId)}`;
+  }
+
+  get recordTtlMs(): number {
+    return this.ttlMs;
+  }
+
+  /**
+   * The records of every extension the CallID rang, `extension`'s first: one round trip for the
+   * leg list, one (pipelined) for their events.
+   */
+  async legs(callId: string, extension: string): Promise<CallRecord[]> {
+    const others = (await this.redis.smembers(this.legsKey(callId))).filter((e) => e !== extension).sort();
+    const records = await Promise.all([extension, ...others].map((e) => this.get(callId, e)));
+    return records.filter((r): r is CallRecord => r !== undefined);
+  }
+
+  /** The extension that answered the CallID first, noted by its Answer's pop (`answered` sets it when none is). */
+  answeredKey(callId: string): string {
+    return `${this.env.redisPrefix}:answered:${escapeIdPart(callId)}`;
+  }
+
+  /** Notes that `extension` answered the CallID, unless another did first; returns the first. */
+  async answered(callId: string, extension: string): Promise<string> {
+    const key = this.answeredKey(callId);
+    const [[, first]] = (await this.redis.multi().set(key, extension, 'PX', this.ttlMs, 'NX', 'GET').exec()) as [[unknown, string | null]];
+    return first ?? extension;
+  }
+
+  async answeredBy(callId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.answeredKey(callId))) ?? undefined;
+  }
+
+  /** The agent's wrap-up of a customer call on one connection (shared by every extension the call rang there). */
+  wrapUpKey(callId: string, connection: string): string {
+    return `${this.env.redisPrefix}:wrap-up:${escapeIdPart(callId)}:${connection}`;
+  }
+
+  async wrapUp(callId: string, connection: string): Promise<StoredWrapUp | undefined> {
+    const json = await this.redis.get(this.wrapUpKey(callId, connection));
+    return json ? (JSON.parse(json) as StoredWrapUp) : undefined;
+  }
+
+  async saveWrapUp(callId: string, connection: string, wrapUp: StoredWrapUp): Promise<void> {
+    await this.redis.set(this.wrapUpKey(callId, connection), JSON.stringify(wrapUp), 'PX', this.ttlMs);
   }
 
   recentKey(): string {

@@ -51,7 +51,8 @@ const DEDUPE_MS = 2 * REPLAY_WINDOW_MS;
  * of the stream ids, which is what lets a page's stream tell replayed from live updates.
  * The id is spliced into the JSON text (`{"streamId":"...",` + rest) rather than re-encoded,
  * because Lua's cjson would turn empty arrays into objects.
- * With KEYS[3] and KEYS[4] (CallNotes), the same round trip also writes the ops notes, repeat or not.
+ * With KEYS[3] to KEYS[5] (CallNotes), the same round trip also writes the ops notes and the
+ * call's legs, repeat or not.
  */
 const PUBLISH_SCRIPT = `
 local id = false
@@ -67,6 +68,8 @@ if KEYS[4] then
   end
   redis.call('ZADD', KEYS[4], 'NX', ARGV[8], ARGV[9])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[10]))
+  redis.call('SADD', KEYS[5], ARGV[11])
+  redis.call('PEXPIRE', KEYS[5], ARGV[7])
 end
 return id`;
 
@@ -84,12 +87,31 @@ export interface CallNotes {
   member: string;
   at: number;
   keep: number;
+  /** The CallID's legs (CallStateService.legsKey): the extension is added, kept `ttlMs`. */
+  legsKey: string;
 }
 
 type PublishCommand = RedisClient & {
   vnccPublishUpdate(stream: string, dedupe: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number): Promise<string | null>;
   vnccPublishNotedUpdate(
-    ...args: [stream: string, dedupe: string, call: string, recent: string, channel: string, json: string, minId: string, ttlMs: number, dedupeMs: number, pop: string, callTtlMs: number, at: number, member: string, keep: number]
+    ...args: [
+      stream: string,
+      dedupe: string,
+      call: string,
+      recent: string,
+      legs: string,
+      channel: string,
+      json: string,
+      minId: string,
+      ttlMs: number,
+      dedupeMs: number,
+      pop: string,
+      callTtlMs: number,
+      at: number,
+      member: string,
+      keep: number,
+      extension: string,
+    ]
   ): Promise<string | null>;
 };
 
@@ -107,7 +129,7 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
     this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-publisher' }) as PublishCommand;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    this.redis.defineCommand('vnccPublishNotedUpdate', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.redis.defineCommand('vnccPublishNotedUpdate', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
   }
 
   channel(extension: string): string {
@@ -135,6 +157,7 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
           dedupe,
           notes.callKey,
           notes.recentKey,
+          notes.legsKey,
           this.channel(record.extension),
           json,
           minId,
@@ -145,9 +168,17 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
           notes.at,
           notes.member,
           notes.keep,
+          record.extension,
         )
       : await this.redis.vnccPublishUpdate(stream, dedupe, this.channel(record.extension), json, minId, 2 * REPLAY_WINDOW_MS, DEDUPE_MS);
     return id ?? undefined;
+  }
+
+  /** Whether a page anywhere watches the extension (its channel has a subscriber). On a Cluster only the node asked answers for itself: unknown there. */
+  async watched(extension: string): Promise<boolean | undefined> {
+    if (this.redis.isCluster) return undefined;
+    const [, n] = (await this.redis.pubsub('NUMSUB', this.channel(extension))) as [string, number];
+    return Number(n) > 0;
   }
 
   async onApplicationShutdown() {
@@ -161,6 +192,12 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
  */
 function dedupeKey(update: CallUpdate): string {
   const { record } = update;
-  const what = update.activity ? `activity:${update.activity.id}` : `${update.event}:${update.lookup?.status ?? ''}`;
+  const what = update.wrapUp
+    ? `wrap-up:${update.wrapUp.savedAt}:${update.wrapUp.state}`
+    : update.activity
+      ? `activity:${update.activity.id}`
+      : update.offers?.logsAt
+        ? `logs-at:${update.offers.logsAt}`
+        : `${update.event}:${update.lookup?.status ?? ''}${update.group ? `:taken-by:${update.group.answeredBy.extension}` : ''}`;
   return createHash('sha1').update(JSON.stringify([record.callId, record.extension, what])).digest('base64url');
 }

@@ -1,3 +1,4 @@
+import { CallLeg } from '../calls/call-group';
 import { CallRecord } from '../calls/call-record';
 import { CrmMatch } from './crm-provider';
 import { formatNumber } from './phone';
@@ -19,8 +20,19 @@ export function callSubject(record: CallRecord, match: CrmMatch | undefined, cou
   return `${dir} ${who} (${OUTCOME_WORDS[record.outcome]})`;
 }
 
+/** A follow-up task's subject for a missed call. */
+export function followUpSubject(record: CallRecord, match: CrmMatch | undefined, country?: string): string {
+  return `Call back ${match?.displayName ?? formatNumber(record.remoteNumber, country) ?? 'unknown number'} (missed call)`;
+}
+
+/** The agent's notes above the call's details, so a salesperson reads them first. */
+export function withNotes(notes: string | undefined, details: string): string {
+  const text = notes?.trim();
+  return text ? `${text}\n\n— Call details —\n${details}` : details;
+}
+
 /** The activity's body: numbers, times and durations, so nothing needs the PBX to be understood. */
-export function callDescription(record: CallRecord, country?: string): string {
+export function callDescription(record: CallRecord, country?: string, legs?: CallLeg[]): string {
   const lines = [
     `Direction: ${record.direction}`,
     `Outcome: ${OUTCOME_WORDS[record.outcome]}${record.hangupStatus ? ` (VoipNow ${record.hangupStatus})` : ''}`,
@@ -32,6 +44,7 @@ export function callDescription(record: CallRecord, country?: string): string {
     ...(record.endedAt ? [`Ended: ${new Date(record.endedAt).toISOString()}`] : []),
     ...(record.ringSeconds !== undefined ? [`Ring time: ${record.ringSeconds} s`] : []),
     ...(record.talkSeconds !== undefined ? [`Talk time: ${record.talkSeconds} s`] : []),
+    ...(legs && legs.length > 1 ? [`Rang: ${legs.map((l) => `${l.extension} (${l.answeredAt !== undefined ? 'answered' : 'not answered'})`).join(', ')}`] : []),
     `VoipNow CallID: ${record.callId}`,
   ];
   return lines.join('\n');

@@ -7,6 +7,7 @@ import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { createRedis, RedisClient } from '../queue/redis';
 import { CrmProvider } from './crm-provider';
+import { Disposition } from './provider-definition';
 import { CRM_PROVIDERS } from './providers';
 import { splitSecrets } from '../screen-pop/agent-token';
 import { signRecordPath } from './record-signature';
@@ -16,6 +17,7 @@ import { RequestBudget } from './request-budget';
 @Injectable()
 export class CrmRegistry implements OnApplicationShutdown {
   private readonly providers = new Map<string, CrmProvider>();
+  private settings: ConnectorConfig['connections'] = {};
   readonly redis: RedisClient;
 
   constructor(
@@ -55,6 +57,7 @@ export class CrmRegistry implements OnApplicationShutdown {
       );
     }
     const previous = [...this.providers.values()];
+    this.settings = config.connections;
     this.providers.clear();
     for (const [name, provider] of next) this.providers.set(name, provider);
     for (const p of previous) void p.close?.();
@@ -64,6 +67,18 @@ export class CrmRegistry implements OnApplicationShutdown {
     const provider = this.providers.get(connection);
     if (!provider) throw new Error(`Unknown CRM connection "${connection}". Known: ${[...this.providers.keys()].join(', ') || 'none'}.`);
     return provider;
+  }
+
+  /** What agents and ops read for the connection: its `displayName`, else its key. */
+  displayName(connection: string): string {
+    return this.settings[connection]?.displayName ?? connection;
+  }
+
+  /** The dispositions the card offers on the connection: its own list, else its CRM type's defaults. */
+  dispositions(connection: string): Disposition[] {
+    const settings = this.settings[connection];
+    if (!settings) return [];
+    return settings.dispositions ?? CRM_PROVIDERS.find((p) => p.type === settings.type)?.defaultDispositions ?? [];
   }
 
   names(): string[] {

@@ -7,7 +7,7 @@ import { AppEnv } from '../config/env';
 import { CallStateService } from '../calls/call-state.service';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
-import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob } from './queues';
+import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob, updateCallJob } from './queues';
 
 /**
  * The producer side of both queues, used on the HTTP request path. Both queues share the call
@@ -59,6 +59,13 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
       adds.push(this.callLog.add(job.name, job.data, job.opts));
     }
     await Promise.all(adds);
+  }
+
+  /** Queues the update of a logged call with its wrap-up (saved at `savedAt`, default now). */
+  async addWrapUpUpdate(callId: string, extension: string, activityKey: string, savedAt = Date.now()): Promise<void> {
+    const { workers } = this.config;
+    const job = updateCallJob(callId, extension, activityKey, savedAt, { attempts: workers.callLogAttempts, backoffMs: workers.callLogBackoffMs });
+    await this.callLog.add(job.name, job.data, job.opts);
   }
 
   async onApplicationShutdown() {

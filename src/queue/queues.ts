@@ -16,6 +16,8 @@ export enum JobName {
   Pop = 'pop',
   /** After Hangup: write the call to the CRM once. */
   LogCall = 'log-call',
+  /** The agent's wrap-up saved after the call was logged: update the activity. */
+  UpdateCall = 'update-call',
 }
 
 export interface PopJobData {
@@ -26,6 +28,8 @@ export interface LogCallJobData {
   callId: string;
   extension: string;
   hangupAt: number;
+  /** Set when the job was held for the wrap-up window (its next start is not a retry). */
+  heldForWrapUp?: boolean;
 }
 
 /**
@@ -62,6 +66,30 @@ export function logCallJob(
       backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
       removeOnComplete: { age: 24 * 3600, count: 50_000 },
       // Failed call logs are never removed automatically: ops inspect and replay them.
+      removeOnFail: false,
+    },
+  };
+}
+
+/**
+ * An update of a logged call with the wrap-up as saved at `savedAt` (a later save is another job;
+ * each applies the latest wrap-up, so a repeat changes nothing).
+ */
+export function updateCallJob(
+  callId: string,
+  extension: string,
+  activityKey: string,
+  savedAt: number,
+  { attempts, backoffMs }: { attempts: number; backoffMs: number },
+): { name: JobName.UpdateCall; data: LogCallJobData; opts: JobsOptions } {
+  return {
+    name: JobName.UpdateCall,
+    data: { callId, extension, hangupAt: savedAt },
+    opts: {
+      jobId: `update-${activityKey}-${savedAt}`,
+      attempts,
+      backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+      removeOnComplete: { age: 24 * 3600, count: 50_000 },
       removeOnFail: false,
     },
   };

@@ -11,7 +11,9 @@ import { CrmError, PhoneQuery } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { CachePeek, LookupService } from '../crm/lookup.service';
 import { phoneQuery } from '../crm/phone';
-import { shouldLookUp, shouldPop } from '../mappings/decide';
+import { isInternalCall, shouldLookUp, shouldPop } from '../mappings/decide';
+import { CardService } from '../calls/card.service';
+import { CallRecord } from '../calls/call-record';
 import { MappingService } from '../mappings/mapping.service';
 import { ResolvedMapping } from '../mappings/resolve-mapping';
 import { CallEvent } from '../ingest/call-event';
@@ -40,6 +42,7 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     private readonly metrics: MetricsService,
     // The record TTL as CallStateService read it at start (it does not follow reloads either).
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly cards: CardService,
   ) {}
 
   concurrency() {
@@ -71,6 +74,15 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
       return { skipped: pop.reason };
     }
 
+    // Ring groups: the first member to answer tells the others' cards; a member whose ringing
+    // stopped because someone else answered says who did rather than "missed".
+    const takenBy = await this.takenBy(event, record);
+    const internal = mapping.actions.skipInternal && isInternalCall(record);
+    const extras: Pick<CallUpdate, 'labels' | 'offers' | 'group'> = {
+      labels: this.cards.labels(mapping),
+      offers: this.cards.offers(mapping, record, { internal }),
+      ...(takenBy ? { group: { answeredBy: { extension: takenBy, label: this.mappings.resolve(takenBy).label } } } : {}),
+    };
     const publish = async (lookup: Lookup) => {
       const publishedAt = Date.now();
       // For ops' recent-calls list: what the pop (the Dial-In/Dial-Out card) showed. Answer and
@@ -88,8 +100,9 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
         member: JSON.stringify([record.callId, record.extension]),
         at: event.receivedAt,
         keep: RECENT_CALLS_KEPT,
+        legsKey: this.calls.legsKey(record.callId),
       };
-      await this.updates.publish({ event: event.type, record, publishedAt, lookup }, notes);
+      await this.updates.publish({ event: event.type, record, publishedAt, lookup, ...extras }, notes);
       this.metrics.popLatency.observe({ lookup: lookup.status }, (publishedAt - event.receivedAt) / 1000);
     };
     const look = shouldLookUp(record, mapping);
@@ -119,6 +132,36 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     const final = await result;
     await publish(final);
     return { lookup: final.status, matches: final.matches.length, late: true };
+  }
+
+  /**
+   * Who else answered this CallID, for a leg that did not: on its Hangup (its ringing stopped), one
+   * read. On an inbound Answer, the answering leg notes itself as the first and updates the cards
+   * of the other legs still ringing; it returns undefined for itself.
+   */
+  private async takenBy(event: CallEvent, record: CallRecord): Promise<string | undefined> {
+    if (record.direction !== 'inbound') return undefined;
+    if (event.type === 'answer-in') {
+      const first = await this.calls.answered(record.callId, record.extension);
+      if (first === record.extension) await this.tellOthers(record, first);
+      return first === record.extension ? undefined : first;
+    }
+    if (event.type !== 'hangup' || record.answeredAt !== undefined) return undefined;
+    const first = await this.calls.answeredBy(record.callId);
+    return first && first !== record.extension ? first : undefined;
+  }
+
+  /** The cards of the CallID's other legs still ringing move to "answered by …". */
+  private async tellOthers(record: CallRecord, answeredBy: string): Promise<void> {
+    const legs = (await this.calls.legs(record.callId, record.extension)).filter((r) => r.extension !== record.extension && r.outcome === 'ringing');
+    const label = this.mappings.resolve(answeredBy).label;
+    await Promise.all(
+      legs.map((leg) =>
+        this.updates
+          .publish({ event: 'answer-in', record: leg, publishedAt: Date.now(), group: { answeredBy: { extension: answeredBy, label } }, labels: this.cards.labels(this.mappings.resolve(leg.extension)) })
+          .catch((err: Error) => this.log.warn({ event: 'pop.group_update_failed', callId: record.callId, err: err.message }, 'could not tell the other ringing extensions who answered')),
+      ),
+    );
   }
 
   /** The number the event alone says the call is with, and the read of its lookup cache entry, started. */

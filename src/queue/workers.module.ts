@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CallsModule } from '../calls/calls.module';
+import { CardService } from '../calls/card.service';
 import { CrmModule } from '../crm/crm.module';
 import { MappingsModule } from '../mappings/mappings.module';
 import { QueueModule } from './queue.module';
@@ -12,6 +13,7 @@ import { WorkerHostService } from './worker-host.service';
 @Module({
   imports: [CallsModule, CrmModule, MappingsModule, QueueModule],
   providers: [
+    CardService,
     ScreenPopProcessor,
     CallLogProcessor,
     {

@@ -73,7 +73,7 @@ describe('Chaos: CRM down', () => {
             failedSet: jobs.counts.failed,
             failedInvalidOwner: jobs.failedReasons.filter((m) => m?.includes('not a valid owner id')).length,
             misassociated: misassociated(hs, stream, contactOf),
-            poisonedLogged: hs.calls().filter((c) => poisoned.some((id) => c.properties.voipnow_call_key === `vn-${escapeIdPart(id)}-${escapeIdPart(POISONED)}`)).length,
+            poisonedLogged: hs.calls().filter((c) => poisoned.some((id) => c.properties.voipnow_call_key === `vn-${escapeIdPart(id)}`)).length,
           };
         },
       });

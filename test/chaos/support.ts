@@ -72,7 +72,7 @@ export async function loggedInFile(dir: string): Promise<LoggedCounts> {
   return counts;
 }
 
-/** HubSpot Call objects carry the connector's idempotency key, `vn-<CallID>-<extension>`. */
+/** HubSpot Call objects carry the connector's idempotency key, `vn-<CallID>` (one activity per customer call). */
 export function loggedInHubSpot(hs: FakeHubSpot, callIds: Iterable<string>): LoggedCounts {
   const byKey = new Map<string, number>();
   for (const c of hs.calls()) {
@@ -80,8 +80,7 @@ export function loggedInHubSpot(hs: FakeHubSpot, callIds: Iterable<string>): Log
     byKey.set(key, (byKey.get(key) ?? 0) + 1);
   }
   const counts: LoggedCounts = new Map();
-  const suffix = `-${escapeIdPart(EXTENSION)}`;
-  const known = new Map([...callIds].map((id) => [`vn-${escapeIdPart(id)}${suffix}`, id]));
+  const known = new Map([...callIds].map((id) => [`vn-${escapeIdPart(id)}`, id]));
   for (const [key, n] of byKey) counts.set(known.get(key) ?? key, n);
   return counts;
 }
@@ -106,7 +105,7 @@ export function misassociated(hs: FakeHubSpot, stream: CallStream, contactOf: Ma
   const byKey = new Map(hs.calls().map((c) => [String(c.properties.voipnow_call_key), c]));
   let wrong = 0;
   for (const id of stream.accepted) {
-    const call = byKey.get(`vn-${escapeIdPart(id)}-${escapeIdPart(EXTENSION)}`);
+    const call = byKey.get(`vn-${escapeIdPart(id)}`);
     if (!call) continue; // counted as lost
     const want = contactOf.get(stream.callers.get(id) ?? '');
     if (!call.associations?.some((a) => a.to.id === want)) wrong += 1;

@@ -63,7 +63,8 @@ mappings:
 
   const inbound = (callId: string, ext = '0003*210', from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
   const outbound = (callId: string, ext = '0003*210', to = '0015551234567') => ({ CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: to, CallFlow: 'OUT' });
-  const keyOf = (callId: string, ext: string) => `vn-${escapeIdPart(callId)}-${escapeIdPart(ext)}`;
+  // One activity per customer call (callLogging: per-call), whatever extension it rang.
+  const keyOf = (callId: string, _ext?: string) => `vn-${escapeIdPart(callId)}`;
   const callsOf = (callId: string, ext = '0003*210') => hs.calls().filter((c) => c.properties.voipnow_call_key === keyOf(callId, ext));
   /** A create (single, or batch) that carries this call. */
   const isCreateOf = (callId: string, ext = '0003*210') => (r: FakeRequest) =>
