@@ -93,6 +93,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
     }
   }
   problems.push(...checkCapabilities(config));
+  problems.push(...checkLookupTimeouts(config));
   if (secret) {
     for (const [name, settings] of Object.entries(config.connections)) {
       const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
@@ -133,6 +134,21 @@ export function checkCapabilities(config: ConnectorConfig, providers: readonly C
     }
   }
   return problems;
+}
+
+/**
+ * A connection's lookup time-out must be above the screen pop's budget: past the budget the card
+ * shows "Looking up…" and fills in when the CRM answers, so a search cancelled at (or before) the
+ * budget would leave every slow lookup's card unfilled.
+ */
+function checkLookupTimeouts(config: ConnectorConfig): (ConfigProblem & { segments: PropertyKey[] })[] {
+  const budget = config.screenPop?.lookupBudgetMs ?? 0;
+  return Object.entries(config.connections).flatMap(([name, settings]) => {
+    const timeout = (settings as { lookupTimeoutMs?: unknown }).lookupTimeoutMs;
+    if (typeof timeout !== 'number' || timeout > budget) return [];
+    const segments = ['connections', name, 'lookupTimeoutMs'];
+    return [{ path: segments.join('.'), segments, message: `${timeout} ms is not above screenPop.lookupBudgetMs (${budget} ms): a slower lookup would be cancelled as the card shows "Looking up…", and the card would never fill in; set it well above the budget (default 8000)` }];
+  });
 }
 
 export function loadConfigFile(path: string, secret?: SecretLookup): ConnectorConfig {

@@ -19,8 +19,11 @@ export interface CachePeek {
   hit?: Promise<string | null>;
 }
 
-/** Hard ceiling on one lookup; providers have their own (shorter) time-outs. */
-const LOOKUP_CEILING_MS = 10_000;
+/**
+ * Hard ceiling on one lookup, for a provider that ignores its own time-out: the largest
+ * `lookupTimeoutMs` a connection may set, so it never cuts a lookup its connection allows.
+ */
+export const LOOKUP_CEILING_MS = 30_000;
 
 /**
  * CRM lookups with a Redis cache (found records for minutes, "not found" for a minute) and one

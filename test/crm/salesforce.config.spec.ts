@@ -19,7 +19,7 @@ describe('Salesforce connection settings', () => {
 
   it('the shipped example validates, with the current API version', () => {
     const config = parseConfig(example(), file, (n) => secrets[n]);
-    expect(config.connections['sales-eu']).toMatchObject({ type: 'salesforce', loginUrl: 'https://login.salesforce.com', version: '62.0', lookupTimeoutMs: 1500, callKeyField: 'CallObject', auth: { flow: 'refresh-token', clientSecretEnv: 'SF_CLIENT_SECRET' } });
+    expect(config.connections['sales-eu']).toMatchObject({ type: 'salesforce', loginUrl: 'https://login.salesforce.com', version: '62.0', lookupTimeoutMs: 8000, callKeyField: 'CallObject', auth: { flow: 'refresh-token', clientSecretEnv: 'SF_CLIENT_SECRET' } });
   });
 
   it.each([

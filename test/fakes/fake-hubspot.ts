@@ -5,7 +5,8 @@ import { FakeRequest, FakeResponse, FakeServer } from './fake-server';
 /**
  * A fake HubSpot CRM v3 API, following HubSpot's documented paths and shapes: contacts and calls
  * search (filterGroups OR-ed, filters AND-ed, 5 groups / 6 filters per group / 18 in total),
- * contact and call create (single and batch) with associations, reads by id or by a unique
+ * deals search with the `associations.contact` filter (deals added with addDeal), contact and call
+ * create (single and batch) with associations, reads by id or by a unique
  * property (`idProperty`, single and batch), account info, owners, call and contact properties
  * (`hasUniqueValue` enforced the way HubSpot answers a duplicate: 400 VALIDATION_ERROR, "… on
  * <new id>. <existing id> already has that value."), private-app and OAuth tokens, the
@@ -38,6 +39,7 @@ export class FakeHubSpot extends FakeServer {
   readonly contacts: HsObject[] = [];
   readonly callObjects: HsObject[] = [];
   readonly taskObjects: HsObject[] = [];
+  readonly deals: HsObject[] = [];
   readonly owners: { id: string; email: string; firstName: string; lastName: string; userId: number }[] = [];
   /** Custom properties per object type, name → hasUniqueValue. */
   readonly propertyDefs: Record<ObjectType, Map<string, boolean>> = { calls: new Map(), contacts: new Map(), tasks: new Map() };
@@ -58,6 +60,24 @@ export class FakeHubSpot extends FakeServer {
     const id = String(++this.seq);
     const now = new Date(Date.now() - 86_400_000 + this.seq).toISOString();
     this.contacts.push({ id, properties: { ...properties, ...calculated(properties), hs_object_id: id, lastmodifieddate: now, createdate: now }, createdAt: now, updatedAt: now });
+    return id;
+  }
+
+  /**
+   * A deal associated with these contacts. HubSpot computes `hs_is_closed` from the stage: the
+   * default pipeline's closedwon and closedlost stages are closed.
+   */
+  addDeal(properties: Record<string, string>, contactIds: string[] = []): string {
+    const id = String(++this.seq);
+    const now = new Date(Date.now() - 3_600_000 + this.seq).toISOString();
+    const closed = ['closedwon', 'closedlost'].includes(properties.dealstage ?? '');
+    this.deals.push({
+      id,
+      properties: { hs_lastmodifieddate: now, createdate: now, ...properties, hs_is_closed: String(closed), hs_object_id: id },
+      createdAt: now,
+      updatedAt: now,
+      associations: contactIds.map((c) => ({ to: { id: c }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }] })),
+    });
     return id;
   }
 
@@ -145,6 +165,7 @@ export class FakeHubSpot extends FakeServer {
     if (method === 'POST' && path === '/crm/v3/objects/tasks/search') return this.search(this.taskObjects, req.body);
     const v4 = /^\/crm\/v4\/objects\/(calls|contacts|tasks)\/([^/]+)\/associations\/(\w+)(?:\/([^/]+))?$/.exec(path);
     if (v4) return this.associationsV4(method, v4[1] as ObjectType, v4[2], v4[3], v4[4], req.body);
+    if (method === 'POST' && path === '/crm/v3/objects/deals/search') return this.search(this.deals, req.body);
     const objects = /^\/crm\/v3\/objects\/(calls|contacts|tasks)(?:\/(.+))?$/.exec(path);
     if (objects) {
       const type = objects[1] as ObjectType;
@@ -206,6 +227,12 @@ export class FakeHubSpot extends FakeServer {
       groups.length === 0 ||
       groups.some((g) =>
         g.filters.every((f) => {
+          // associations.<type>: the object is associated with the record whose id is the value.
+          const associated = /^associations\.(\w+)$/.exec(f.propertyName);
+          if (associated) {
+            const ids = (o.associations ?? []).map((a) => String(a.to.id));
+            return f.operator === 'EQ' ? ids.includes(String(f.value)) : f.operator === 'IN' ? (f.values ?? []).some((x) => ids.includes(String(x))) : false;
+          }
           const v = o.properties[f.propertyName];
           switch (f.operator) {
             case 'EQ':

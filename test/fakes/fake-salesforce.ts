@@ -6,7 +6,8 @@ import { digitsOf, FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * (refresh_token with optional rotation, JWT bearer with a verified RS256 signature,
  * client_credentials), SOSL search IN PHONE FIELDS (digits compared, reserved characters must be
  * escaped; a FIND {…} over 4,000 characters loses its OR operators, so finds nothing here), a SOQL
- * subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n), Task and Lead create with
+ * subset (SELECT … FROM … WHERE a = 'x' AND b = true LIMIT n, with child relationship subqueries such as
+ * (SELECT Id, Name FROM Opportunities WHERE IsClosed = false ORDER BY LastModifiedDate DESC)), Task and Lead create with
  * Salesforce's validation errors, Task update (PATCH, null clears a field), and /limits. REST errors are [{message, errorCode, fields}];
  * OAuth errors are {error, error_description}.
  */
@@ -26,7 +27,12 @@ export interface FakeSalesforceOptions {
   dailyApiRequests?: number;
 }
 
-const PREFIX: Record<string, string> = { Account: '001', Contact: '003', Lead: '00Q', Task: '00T', User: '005' };
+const PREFIX: Record<string, string> = { Account: '001', Contact: '003', Lead: '00Q', Task: '00T', User: '005', Opportunity: '006', Case: '500' };
+/** Child relationships a SOQL subquery may name: parent type → relationship → [child type, the child's lookup to the parent]. */
+const CHILDREN: Record<string, Record<string, [string, string]>> = {
+  Account: { Opportunities: ['Opportunity', 'AccountId'], Cases: ['Case', 'AccountId'], Contacts: ['Contact', 'AccountId'] },
+  Contact: { Cases: ['Case', 'ContactId'], Opportunities: ['Opportunity', 'ContactId'] },
+};
 const TASK_FIELDS = ['Subject', 'TaskSubtype', 'CallType', 'CallDurationInSeconds', 'CallDisposition', 'CallObject', 'Status', 'ActivityDate', 'Description', 'WhoId', 'WhatId', 'OwnerId', 'Priority', 'Type'];
 const PICKLISTS: Record<string, string[]> = {
   TaskSubtype: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'],
@@ -168,7 +174,14 @@ export class FakeSalesforce extends FakeServer {
     return { status: 200, body: { searchRecords } };
   }
 
-  private query(soql: string): FakeResponse {
+  private query(text: string): FakeResponse {
+    // Child relationship subqueries in the field list, (SELECT Id, Name FROM Opportunities WHERE IsClosed = false
+    // ORDER BY LastModifiedDate DESC): each answered per parent record as {totalSize, done, records}, or null when empty.
+    const children: { rel: string; fields: string[]; whereField?: string; whereValue?: string; orderBy?: string; desc: boolean }[] = [];
+    const soql = text.replace(/\(SELECT ([^()]+?) FROM (\w+)(?: WHERE (\w+) = (true|false))?(?: ORDER BY (\w+)(?: (ASC|DESC))?)?\)/g, (_m, fields: string, rel: string, whereField?: string, whereValue?: string, orderBy?: string, dir?: string) => {
+      children.push({ rel, fields: fields.split(',').map((f) => f.trim()), whereField, whereValue, orderBy, desc: dir === 'DESC' });
+      return `__child${children.length - 1}`;
+    });
     const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: LIMIT (\d+))?$/s.exec(soql.trim());
     if (!m) return { status: 400, body: [{ message: `unexpected token: ${soql.slice(0, 60)}`, errorCode: 'MALFORMED_QUERY' }] };
     const [, fieldList, type, where, limit] = m;
@@ -187,11 +200,29 @@ export class FakeSalesforce extends FakeServer {
       }
       if (consumed !== where.length) return { status: 400, body: [{ message: `unexpected token: '${where.slice(consumed, consumed + 20)}'`, errorCode: 'MALFORMED_QUERY' }] };
     }
+    const fields = fieldList.split(',').map((f) => f.trim());
+    for (const f of fields) {
+      const child = /^__child(\d+)$/.exec(f);
+      if (child && !CHILDREN[type]?.[children[Number(child[1])].rel]) {
+        return { status: 400, body: [{ message: `Didn't understand relationship '${children[Number(child[1])].rel}' in FROM part of query call.`, errorCode: 'INVALID_TYPE' }] };
+      }
+    }
     const records = this.objects
       // Text comparisons in SOQL are case-insensitive; an unset boolean is false, except IsActive.
       .filter((o) => o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : [v].flat().some((x) => String(o[f] ?? '').toLowerCase() === x.toLowerCase()))))
       .slice(0, Number(limit ?? 2000))
-      .map((o) => this.project(o, fieldList.split(',').map((f) => f.trim())));
+      .map((o) => {
+        const out = this.project(o, fields.filter((f) => !f.startsWith('__child')));
+        for (const f of fields.filter((x) => x.startsWith('__child'))) {
+          const c = children[Number(f.slice('__child'.length))];
+          const [childType, lookup] = CHILDREN[type][c.rel];
+          const rows = this.objects
+            .filter((x) => x.type === childType && x[lookup] === o.Id && (!c.whereField || String(x[c.whereField] ?? false) === c.whereValue))
+            .sort((a, b) => (c.orderBy ? (c.desc ? -1 : 1) * String(a[c.orderBy] ?? '').localeCompare(String(b[c.orderBy] ?? '')) : 0));
+          out[c.rel] = rows.length ? { totalSize: rows.length, done: true, records: rows.map((x) => this.project(x, c.fields)) } : null;
+        }
+        return out;
+      });
     return { status: 200, body: { totalSize: records.length, done: true, records } };
   }
 

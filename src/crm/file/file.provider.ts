@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { phoneQuery } from '../phone';
 
 interface ContactRow {
@@ -14,12 +14,27 @@ interface ContactRow {
   owner?: string;
 }
 
+/** The CSV columns that hold numbers, in the order a match reports them. */
+const PHONE_COLUMNS = ['phone', 'mobile'] as const;
+
 /** The CSV's rows, each with its numbers in every form, and the rows by number. */
 interface Contacts {
   mtimeMs: number;
-  rows: (ContactRow & { numbers: string[] })[];
+  rows: (ContactRow & { numbers: string[]; columns: Record<string, Set<string>> })[];
   byNumber: Map<string, ContactRow[]>;
 }
+
+/** One line of the call log, or undefined for a torn one (a crash mid-append). */
+function parseLine(line: string): Record<string, unknown> & { id?: string; type?: string } | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown> & { id?: string; type?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pending writes per call-log file (see FileProvider.writing). */
+const WRITES = new Map<string, Promise<unknown>>();
 
 /**
  * The reference CrmProvider: contacts from a CSV (re-read when it changes), call logs appended
@@ -32,7 +47,18 @@ export class FileProvider implements CrmProvider {
   /** One stat() of the CSV shared by the lookups that start while it runs (a burst of calls is one syscall, not one each). */
   private statting?: Promise<number>;
   private loggedKeys?: Map<string, string>;
-  private writing: Promise<unknown> = Promise.resolve();
+  /**
+   * The tail of this connection's writes (log lines, rewrites, new contacts), one at a time per
+   * log file, shared with the provider a config reload builds for the same file: a rewrite must
+   * not run beside an append.
+   */
+  private get writing(): Promise<unknown> {
+    return WRITES.get(this.files.callLogFile) ?? Promise.resolve();
+  }
+
+  private set writing(tail: Promise<unknown>) {
+    WRITES.set(this.files.callLogFile, tail);
+  }
 
   constructor(
     readonly connection: string,
@@ -58,7 +84,13 @@ export class FileProvider implements CrmProvider {
     }
     // Several rows: in the CSV's order, as a scan finds them.
     const rows = found.size > 1 ? contacts.rows.filter((row) => found.has(row)) : [...found];
-    return rows.map((row) => this.toMatch(row));
+    const forms = [query.e164, query.national, query.digits].filter((f): f is string => !!f);
+    return rows.map((row) => {
+      // The column that holds the number: what the card shows as the reason for the match.
+      const columns = (row as Contacts['rows'][number]).columns;
+      const field = PHONE_COLUMNS.find((c) => forms.some((f) => columns[c]?.has(f)));
+      return { ...this.toMatch(row), ...(field ? { matchedOn: { object: 'contact', field } } : {}) };
+    });
   }
 
   private contactUrl(id: string): string {
@@ -85,6 +117,88 @@ export class FileProvider implements CrmProvider {
     const result = this.writing.then(() => this.append(input));
     this.writing = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Rewrites the call's line with the patch applied, so the log stays one line per activity with
+   * its current state (and `updatedAt`), as a person reads it: the file is written whole to a
+   * temporary file beside it, flushed and renamed over it, so a crash leaves the old file or the
+   * new one, never half of one. A patch that changes nothing writes nothing.
+   */
+  async updateCall(activityId: string, patch: ActivityPatch): Promise<void> {
+    const result = this.writing.then(() => this.rewrite(activityId, patch));
+    this.writing = result.catch(() => undefined);
+    return result;
+  }
+
+  /** A task line (`"type":"task"`, status not-started, due date) in the call log, once per key. */
+  async createTask(input: FollowUpInput): Promise<LoggedActivity> {
+    const result = this.writing.then(async () => {
+      const logged = await this.loadLoggedKeys();
+      const existing = logged.get(input.key);
+      if (existing) return { id: existing, created: false };
+      const id = `task-${logged.size + 1}-${input.key}`;
+      await this.appendLine({
+        type: 'task',
+        id,
+        key: input.key,
+        createdAt: new Date().toISOString(),
+        dueDate: new Date(input.dueAt).toISOString().slice(0, 10),
+        status: 'not-started',
+        subject: input.subject,
+        description: input.description,
+        contactId: input.match?.id,
+        ownerId: input.ownerId,
+      });
+      logged.set(input.key, id);
+      return { id, created: true };
+    });
+    this.writing = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendLine(line: object): Promise<void> {
+    try {
+      await mkdir(dirname(this.files.callLogFile), { recursive: true });
+      await appendFile(this.files.callLogFile, `${JSON.stringify(line)}\n`);
+    } catch (err) {
+      throw new CrmError('retryable', `Cannot append to ${this.files.callLogFile}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async rewrite(activityId: string, patch: ActivityPatch): Promise<void> {
+    const file = this.files.callLogFile;
+    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw new CrmError('retryable', `Cannot read ${file}: ${err.message}`, { cause: err });
+    });
+    const lines = text.split('\n');
+    const quoted = JSON.stringify(activityId);
+    const at = lines.findIndex((l) => l.includes(quoted) && parseLine(l)?.id === activityId);
+    const entry = at >= 0 ? parseLine(lines[at])! : undefined;
+    if (!entry || entry.type === 'task') throw new CrmError('permanent', `There is no call ${activityId} in ${file} to update.`);
+    const { updatedAt: _before, ...current } = entry;
+    const next: Record<string, unknown> = { ...current };
+    if (patch.subject !== undefined) next.subject = patch.subject;
+    if (patch.description !== undefined) next.description = patch.description;
+    if (patch.disposition !== undefined) next.disposition = patch.disposition;
+    if (patch.match) next.contactId = patch.match.id;
+    if (JSON.stringify(next) === JSON.stringify(current)) return;
+    lines[at] = JSON.stringify({ ...next, updatedAt: new Date().toISOString() });
+    const temp = `${file}.${process.pid}.tmp`;
+    try {
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(lines.join('\n'));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new CrmError('retryable', `Cannot rewrite ${file}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async health(): Promise<CrmHealth> {
@@ -129,11 +243,13 @@ export class FileProvider implements CrmProvider {
     if (existing) return { id: existing, created: false };
     const id = `call-${logged.size + 1}-${input.key}`;
     const line = {
+      type: 'call',
       id,
       key: input.key,
       loggedAt: new Date().toISOString(),
       subject: input.subject,
       description: input.description,
+      disposition: input.disposition,
       contactId: input.match?.id,
       ownerId: input.ownerId,
       direction: input.record.direction,
@@ -203,14 +319,16 @@ export class FileProvider implements CrmProvider {
 
   private async readContacts(mtimeMs: number): Promise<Contacts> {
     const rows = parse(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as ContactRow[];
-    const indexed = rows.map((row) => ({
-      ...row,
+    const indexed = rows.map((row) => {
       // Each stored number in every form a query may carry, so matching is a map lookup.
-      numbers: [row.phone, row.mobile].flatMap((n) => {
-        const q = phoneQuery(n, this.files.country);
-        return q ? [q.e164, q.national, q.digits].filter((f): f is string => !!f) : [];
-      }),
-    }));
+      const columns = Object.fromEntries(
+        PHONE_COLUMNS.map((c) => {
+          const q = phoneQuery(row[c], this.files.country);
+          return [c, new Set(q ? [q.e164, q.national, q.digits].filter((f): f is string => !!f) : [])];
+        }),
+      );
+      return { ...row, columns, numbers: PHONE_COLUMNS.flatMap((c) => [...columns[c]]) };
+    });
     const byNumber = new Map<string, ContactRow[]>();
     for (const row of indexed) {
       for (const n of new Set(row.numbers)) {

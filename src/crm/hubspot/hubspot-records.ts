@@ -1,7 +1,7 @@
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/calls';
 import { CallRecord } from '../../calls/call-record';
-import { CallLogInput, CrmMatch, NewContactInput, PhoneQuery } from '../crm-provider';
+import { CallLogInput, CrmContextItem, CrmMatch, NewContactInput, PhoneQuery } from '../crm-provider';
 
 /** Pure translation between the connector's shapes and HubSpot's: no I/O here. */
 
@@ -23,9 +23,12 @@ const DISPOSITION: Partial<Record<CallRecord['outcome'], string>> = {
 
 type Properties = Record<string, string | null | undefined>;
 
-/** Every digit form of a number we search for: national, E.164 and raw digits. */
+/**
+ * Every digit form of a number we search for: national, E.164, raw digits, and the E.164 digits
+ * after the 00 international prefix (0044 20 7946 0958, as a number dialled from Europe is often stored).
+ */
 export function digitForms(query: PhoneQuery): string[] {
-  return unique([query.national, ...query.forms.map(digitsOf), query.digits]);
+  return unique([query.national, ...query.forms.map(digitsOf), query.digits, query.e164 ? `00${query.e164.slice(1)}` : undefined]);
 }
 
 /**
@@ -64,14 +67,53 @@ export function chunkQueries(queries: PhoneQuery[]): PhoneQuery[][] {
   return chunks;
 }
 
-/** Whether a contact returned by a batched search holds this query's number. */
-export function contactHoldsNumber(properties: Properties, query: PhoneQuery): boolean {
+/** The phone properties searched, each with HubSpot's calculated digits of it. */
+const PHONE_PROPERTIES: [string, string][] = [
+  ['phone', 'hs_searchable_calculated_phone_number'],
+  ['mobilephone', 'hs_searchable_calculated_mobile_number'],
+];
+
+/** The phone property of a contact a search returned that holds this query's number (undefined: none). */
+export function propertyHolding(properties: Properties, query: PhoneQuery): string | undefined {
   const wanted = new Set(digitForms(query));
-  const held = [properties.phone, properties.mobilephone, properties.hs_searchable_calculated_phone_number, properties.hs_searchable_calculated_mobile_number];
-  return held.some((v) => !!v && wanted.has(digitsOf(v)));
+  const raw = new Set(unique([query.e164, query.raw]));
+  return PHONE_PROPERTIES.find(([name, calculated]) => {
+    const value = properties[name];
+    const digits = properties[calculated];
+    return (!!value && (raw.has(value) || wanted.has(digitsOf(value)))) || (!!digits && wanted.has(digitsOf(digits)));
+  })?.[0];
 }
 
-export function toMatch(connection: string, id: string, p: Properties, portal: { portalId: number; uiDomain: string }): CrmMatch {
+/** Whether a contact returned by a batched search holds this query's number. */
+export function contactHoldsNumber(properties: Properties, query: PhoneQuery): boolean {
+  return propertyHolding(properties, query) !== undefined;
+}
+
+/** Open deals of a contact, newest first: `total` is their count, the first three their names. */
+export function openDealsSearch(contactId: string) {
+  return {
+    filterGroups: [
+      {
+        filters: [
+          { propertyName: 'associations.contact', operator: FilterOperatorEnum.Eq, value: contactId },
+          { propertyName: 'hs_is_closed', operator: FilterOperatorEnum.Eq, value: 'false' },
+        ],
+      },
+    ],
+    properties: ['dealname'],
+    sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'DESCENDING' }] as never,
+    limit: 3,
+  };
+}
+
+export function dealsContext(total: number, deals: { id: string; properties: Properties }[], portal: { portalId: number; uiDomain: string }): CrmContextItem[] {
+  if (total === 0) return [];
+  const items = deals.slice(0, 3).map((d) => ({ name: d.properties.dealname || `Deal ${d.id}`, url: `https://${portal.uiDomain}/contacts/${portal.portalId}/record/0-3/${d.id}` }));
+  return [{ kind: 'deals', label: 'Open deals', count: total, items }];
+}
+
+export function toMatch(connection: string, id: string, p: Properties, portal: { portalId: number; uiDomain: string }, query?: PhoneQuery): CrmMatch {
+  const field = query ? (propertyHolding(p, query) ?? PHONE_PROPERTIES.find(([name]) => !!p[name])?.[0]) : undefined;
   const name = [p.firstname, p.lastname].filter(Boolean).join(' ');
   return {
     connection,
@@ -85,6 +127,7 @@ export function toMatch(connection: string, id: string, p: Properties, portal: {
     ownerId: p.hubspot_owner_id ?? undefined,
     url: `https://${portal.uiDomain}/contacts/${portal.portalId}/record/0-1/${id}`,
     lastActivityAt: p.notes_last_updated ?? p.lastmodifieddate ?? undefined,
+    ...(field ? { matchedOn: { object: 'contact', field } } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
 import { HubSpotRunner, KeyedObjects } from './hubspot-keyed-objects';
 import { attachmentTo, callPatchProperties, followUpTask } from './hubspot-writes';
-import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, newContactProperties, rank, toMatch } from './hubspot-records';
+import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, dealsContext, newContactProperties, openDealsSearch, rank, toMatch } from './hubspot-records';
 import { HubSpotSettings } from './hubspot.settings';
 
 export interface HubSpotDeps {
@@ -50,10 +50,29 @@ export class HubSpotProvider implements CrmProvider {
     this.tasks = new KeyedObjects(this.client, run, deps.logger, 'tasks', settings.taskKeyProperty, 'VoipNow follow-up key');
   }
 
+  /**
+   * One contacts search, then one deals search for the best match's open deals (the card's
+   * context): two requests at most. The deals search gets what is left of `lookupTimeoutMs`; when it
+   * fails or runs out, the matches come without it.
+   */
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
+    const deadline = Date.now() + this.settings.lookupTimeoutMs;
     const [matches] = await this.search([query], 'interactive', opts.signal);
+    if (matches[0]) await this.addContext(matches[0], deadline, opts.signal);
     this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: matches.length }, 'HubSpot contacts searched');
     return matches;
+  }
+
+  /** The contact's open deals, from one search filtered on the association (tickets would be a second search). */
+  private async addContext(match: CrmMatch, deadline: number, signal?: AbortSignal): Promise<void> {
+    const left = deadline - Date.now();
+    if (left < 100) return;
+    try {
+      const page = await this.call('lookupContext', signal, () => this.client.crm.deals.searchApi.doSearch(openDealsSearch(match.id)), false, left);
+      match.context = dealsContext(page.total, page.results, await this.portalInfo());
+    } catch (err) {
+      this.deps.logger.warn({ event: 'crm.lookup_context_failed', connection: this.connection, err: (err as Error).message }, 'HubSpot deals search failed; the card shows the matches without it');
+    }
   }
 
   /** One contacts search per ~30 numbers (HubSpot's IN filters take 100 values) instead of one each. */
@@ -74,7 +93,7 @@ export class HubSpotProvider implements CrmProvider {
       after = page.paging?.next?.after;
     } while (after && found.length < 1000);
     const portal = await this.portalInfo();
-    return queries.map((q) => rank(found.filter((c) => contactHoldsNumber(c.properties, q)).map((c) => toMatch(this.connection, c.id, c.properties, portal))));
+    return queries.map((q) => rank(found.filter((c) => contactHoldsNumber(c.properties, q)).map((c) => toMatch(this.connection, c.id, c.properties, portal, q))));
   }
 
   /**
@@ -236,17 +255,21 @@ export class HubSpotProvider implements CrmProvider {
   }
 
   /** Runs one SDK call with our time-out, OAuth refresh on expiry, and errors classified. */
-  private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, retried = false): Promise<T> {
+  private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, retried = false, timeoutMs?: number): Promise<T> {
     await this.ensureToken();
     // Screen-pop lookups may use the whole budget; everything else leaves them a share.
-    await this.deps.budget?.acquire(what === 'lookup' ? 'interactive' : 'bulk');
+    const interactive = what === 'lookup' || what === 'lookupContext';
+    await this.deps.budget?.acquire(interactive ? 'interactive' : 'bulk');
+    const token = this.client.config.accessToken;
     try {
-      return await withTimeout(fn(), this.settings.lookupTimeoutMs * (what === 'lookup' ? 1 : 10), signal);
+      // Requests other than lookups (writes, batched searches) get twice the lookup's time-out, at least 15 s.
+      return await withTimeout(fn(), timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : Math.max(15_000, this.settings.lookupTimeoutMs * 2)), signal);
     } catch (err) {
       const e = classifyHubSpotError(err);
       if (e.kind === 'auth' && this.settings.auth.flow === 'oauth' && !retried) {
-        await this.refresh(true);
-        return this.call(what, signal, fn, true);
+        // A request sent with a token another request has already replaced just goes again with the new one.
+        if (this.client.config.accessToken === token) await this.refresh(true);
+        return this.call(what, signal, fn, true, timeoutMs);
       }
       throw e;
     }

@@ -12,8 +12,12 @@ export const hubspotSettings = z
     /** Taken from GET /account-info/v3/details when not given (EU portals: app-eu1.hubspot.com). */
     portalId: z.number().int().optional(),
     uiDomain: z.string().optional(),
-    /** A screen pop cannot wait longer than this for a search. */
-    lookupTimeoutMs: z.number().int().min(100).max(30_000).default(1500),
+    /**
+     * How long a lookup (search and the card's context) may take before it counts as failed. Must be
+     * above screenPop.lookupBudgetMs: past the budget the card shows "Looking up…" and fills in when
+     * the CRM answers, so a time-out at the budget would leave it unfilled. Writes get twice as long (at least 15 s).
+     */
+    lookupTimeoutMs: z.number().int().min(100).max(30_000).default(8000),
     /** Custom Call property holding the connector's idempotency key; created (unique) on first use if missing. */
     callKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_call_key'),
     /** Custom contact property holding the number a contact was created for (unknownCaller: create-contact); created (unique) on first use. */

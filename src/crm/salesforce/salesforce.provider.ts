@@ -1,11 +1,11 @@
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
-import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { ActivityPatch, CallLogInput, CrmContextItem, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
 import { leadByPhone, newLead, withNumberLock } from './salesforce-lead';
-import { chunkPhoneQueries, phoneSearch, RECORD_RANK, recordHoldsNumber, soqlString } from './salesforce-queries';
+import { chunkPhoneQueries, contextQuery, PHONE_FIELDS, phoneFieldHolding, phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
 import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
 import { callTask, followUpTask, recordError, taskPatch } from './salesforce-task';
 import { lightningBase, newContactUrl, recordUrl } from './salesforce-urls';
@@ -28,7 +28,7 @@ export class SalesforceProvider implements CrmProvider {
     private readonly settings: SalesforceSettings,
     private readonly deps: SalesforceAuthDeps & { budget?: RequestBudgetHandle },
   ) {
-    this.auth = new SalesforceAuthManager(settings, deps, settings.lookupTimeoutMs * 10);
+    this.auth = new SalesforceAuthManager(settings, deps, writeTimeoutMs(settings));
     this.conn = new Connection({
       loginUrl: settings.loginUrl,
       instanceUrl: settings.instanceUrl,
@@ -44,13 +44,21 @@ export class SalesforceProvider implements CrmProvider {
         );
       },
     });
-    this.conn._transport = new SalesforceTransport(settings.lookupTimeoutMs * 10, true);
+    this.conn._transport = new SalesforceTransport(writeTimeoutMs(settings), true);
   }
 
+  /**
+   * One SOSL search, then (when a match has an Account) one SOQL for the open opportunities and
+   * cases the card shows: two requests at most. The context gets what is left of
+   * `lookupTimeoutMs`; when it fails or runs out, the matches come without it.
+   */
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
+    const deadline = Date.now() + this.settings.lookupTimeoutMs;
     const result = await this.call('lookup', opts.signal, () => this.conn.search(phoneSearch(query)));
     const base = this.lightning()!;
-    const matches = rank(result.searchRecords.map((r) => this.toMatch(r, base)));
+    const records = result.searchRecords;
+    const matches = rank(records.map((r) => this.toMatch(r, base, query)));
+    await this.addContext(matches, records, deadline, opts.signal);
     this.deps.logger.debug({ event: 'crm.lookup', number: maskNumber(query.raw), matches: matches.length }, 'Salesforce phone fields searched');
     return matches;
   }
@@ -58,17 +66,37 @@ export class SalesforceProvider implements CrmProvider {
   /**
    * Call-log lookups under load: one SOSL search for up to 60 numbers (their forms OR-ed, within
    * SOSL's 4,000-character limit on FIND {…}) instead of one each; each record found goes to the
-   * numbers its phone fields hold.
+   * numbers its phone fields hold. No context: nobody reads a card from here.
    */
   async findContactsByPhones(queries: PhoneQuery[]): Promise<CrmMatch[][]> {
     const results = await Promise.all(
       chunkPhoneQueries(queries).map(async (chunk) => {
         const result = await this.call('lookupBatch', undefined, () => this.conn.search(phoneSearch(chunk)));
         const base = this.lightning()!;
-        return chunk.map((q) => rank(result.searchRecords.filter((r) => recordHoldsNumber(r, r.attributes?.type ?? 'Contact', q)).map((r) => this.toMatch(r, base))));
+        return chunk.map((q) => rank(result.searchRecords.filter((r) => phoneFieldHolding(r, type(r), q)).map((r) => this.toMatch(r, base, q))));
       }),
     );
     return results.flat();
+  }
+
+  /** Each match's Account's open opportunities and cases (a Lead has none), from one SOQL with child subqueries. */
+  private async addContext(matches: CrmMatch[], records: SfRecord[], deadline: number, signal?: AbortSignal): Promise<void> {
+    const accountOf = new Map(records.map((r) => [r.Id as string, type(r) === 'Account' ? (r.Id as string) : type(r) === 'Contact' ? (r.AccountId as string | null) : null]));
+    const accountIds = [...new Set([...accountOf.values()].filter((id): id is string => !!id))];
+    const left = deadline - Date.now();
+    if (accountIds.length === 0 || left < 100) return;
+    try {
+      const soql = contextQuery(accountIds);
+      const found = await this.call<QueryResult<SfRecord>>('lookupContext', signal, () => this.conn.query<SfRecord>(soql).then((r) => r), left);
+      const base = this.lightning()!;
+      const byAccount = new Map(found.records.map((a) => [a.Id as string, accountContext(a, base)]));
+      for (const m of matches) {
+        const account = accountOf.get(m.id);
+        if (account) m.context = byAccount.get(account) ?? [];
+      }
+    } catch (err) {
+      this.deps.logger.warn({ event: 'crm.lookup_context_failed', connection: this.connection, err: (err as Error).message }, 'Salesforce context query failed; the card shows the matches without it');
+    }
   }
 
   async logCall(input: CallLogInput): Promise<LoggedActivity> {
@@ -119,7 +147,7 @@ export class SalesforceProvider implements CrmProvider {
    */
   async createContact(input: NewContactInput): Promise<CrmMatch> {
     const lockKey = `${this.deps.keyPrefix}:new-lead:${input.number.replace(/\D/g, '') || input.number}`;
-    return withNumberLock(this.deps.redis, lockKey, this.settings.lookupTimeoutMs * 10, async () => {
+    return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings), async () => {
       const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
       const base = () => this.lightning()!;
       if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
@@ -178,21 +206,23 @@ export class SalesforceProvider implements CrmProvider {
     return result.records[0]?.Id;
   }
 
-  private toMatch(r: SfRecord, base: string): CrmMatch {
-    const type = r.attributes?.type ?? 'Contact';
+  private toMatch(r: SfRecord, base: string, query?: PhoneQuery): CrmMatch {
+    const kind = type(r);
+    const field = query ? (phoneFieldHolding(r, kind, query) ?? PHONE_FIELDS[kind]?.find((f) => !!r[f])) : undefined;
     return {
       connection: this.connection,
-      recordType: type,
+      recordType: kind,
       id: r.Id!,
-      displayName: r.Name ?? r.Phone ?? `${type} ${r.Id}`,
-      company: type === 'Contact' ? (r.Account?.Name ?? undefined) : type === 'Lead' ? (r.Company ?? undefined) : undefined,
+      displayName: r.Name ?? r.Phone ?? `${kind} ${r.Id}`,
+      company: kind === 'Contact' ? (r.Account?.Name ?? undefined) : kind === 'Lead' ? (r.Company ?? undefined) : undefined,
       title: r.Title ?? undefined,
       email: r.Email ?? undefined,
-      phone: r.Phone ?? r.MobilePhone ?? undefined,
+      phone: (field && (r[field] as string | undefined)) ?? r.Phone ?? r.MobilePhone ?? undefined,
       ownerId: r.OwnerId ?? undefined,
       ownerName: r.Owner?.Name ?? undefined,
-      url: recordUrl(base, type, r.Id!),
+      url: recordUrl(base, kind, r.Id!),
       lastActivityAt: r.LastActivityDate ?? r.LastModifiedDate ?? undefined,
+      ...(field ? { matchedOn: { object: kind, field } } : {}),
     };
   }
 
@@ -203,14 +233,15 @@ export class SalesforceProvider implements CrmProvider {
   }
 
   /** Runs one jsforce call with a session, our time-out, and errors classified. */
-  private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
     const started = Date.now();
-    const ms = this.settings.lookupTimeoutMs * (what === 'lookup' ? 1 : 10);
+    const interactive = what === 'lookup' || what === 'lookupContext';
+    const ms = timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : writeTimeoutMs(this.settings));
     try {
       return await withTimeout(
         async () => {
           // Screen-pop lookups may use the whole budget; everything else leaves them a share.
-          await this.deps.budget?.acquire(what === 'lookup' ? 'interactive' : 'bulk');
+          await this.deps.budget?.acquire(interactive ? 'interactive' : 'bulk');
           if (!this.conn.accessToken) {
             const session = await this.auth.session();
             this.conn.accessToken = session.accessToken;
@@ -228,6 +259,32 @@ export class SalesforceProvider implements CrmProvider {
       throw classifySalesforceError(err);
     }
   }
+}
+
+/** Requests other than lookups (writes, grants, batched searches): twice the lookup's time-out, at least 15 s. */
+function writeTimeoutMs(settings: SalesforceSettings): number {
+  return Math.max(15_000, settings.lookupTimeoutMs * 2);
+}
+
+function type(r: SfRecord): string {
+  return r.attributes?.type ?? 'Contact';
+}
+
+/** What the card shows of an Account (from contextQuery): its open opportunities and cases, a few named. */
+function accountContext(account: SfRecord, base: string): CrmContextItem[] {
+  const items: CrmContextItem[] = [];
+  const child = (rel: string) => account[rel] as { totalSize: number; records: SfRecord[] } | null | undefined;
+  const opportunities = child('Opportunities');
+  if (opportunities?.totalSize) {
+    const named = opportunities.records.slice(0, 3).map((o) => ({ name: String(o.Name ?? o.Id), url: recordUrl(base, 'Opportunity', o.Id!) }));
+    items.push({ kind: 'deals', label: 'Open opportunities', count: opportunities.totalSize, items: named });
+  }
+  const cases = child('Cases');
+  if (cases?.totalSize) {
+    const named = cases.records.slice(0, 3).map((c) => ({ name: [c.CaseNumber, c.Subject].filter(Boolean).join(': ') || String(c.Id), url: recordUrl(base, 'Case', c.Id!) }));
+    items.push({ kind: 'cases', label: 'Open cases', count: cases.totalSize, items: named });
+  }
+  return items;
 }
 
 /** Contact, Lead, Account; then most recent activity first (a record with no activity date falls back to its last change). */
