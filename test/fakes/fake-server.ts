@@ -36,6 +36,8 @@ export interface Fault {
   /** Destroy the socket instead of answering. */
   drop?: boolean;
   delayMs?: number;
+  /** With delayMs: after the delay, answer as usual (a slow CRM rather than a failing one). */
+  slowOnly?: boolean;
   /** Perform the real operation first, then fail or drop the reply. */
   afterCommit?: boolean;
 }
@@ -101,7 +103,7 @@ export class FakeServer {
     const fault = this.faults.find((f) => f.left > 0 && (f.match ? f.match(request) : (!f.method || f.method === request.method) && (!f.pathIncludes || request.path.includes(f.pathIncludes))));
     if (fault) fault.left -= 1;
     if (fault?.delayMs) await sleep(fault.delayMs);
-    if (fault && !fault.afterCommit) return this.fail(res, fault, request);
+    if (fault && !fault.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
 
     let response: FakeResponse;
     try {
@@ -109,7 +111,7 @@ export class FakeServer {
     } catch (err) {
       response = { status: 500, body: { message: (err as Error).message } };
     }
-    if (fault?.afterCommit) return this.fail(res, fault, request);
+    if (fault?.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
     request.status = response.status;
     this.send(res, response);
   }
