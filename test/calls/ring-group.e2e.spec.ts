@@ -36,6 +36,7 @@ mappings:
   organisations:
     "0003*": { connection: hs, country: US }
     "0004*": { connection: hs, country: US, actions: { callLogging: per-extension } }
+    "0005*": { connection: hs, country: US, owner: { id: "500" }, actions: { followUpMissed: true } }
   extensions:
     "0003*204": { owner: { id: "204" }, label: "Ann Lee" }
     "0003*205": { owner: { id: "205" }, label: "Bob Diaz" }
@@ -54,7 +55,7 @@ mappings:
     await rm(dir, { recursive: true, force: true });
   });
 
-  const inbound = (callId: string, ext: string) => ({ CallID: callId, CallerIDNum: '0015551234567', CallerIDNam: 'J ROE', CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
   const send = (type: string, callId: string, ext: string, status?: string) => sendEvent(t.url, type, { ...inbound(callId, ext), ...(status ? { CallStatus: status } : {}) });
   const activities = (callId: string) => hs.calls().filter((c) => String(c.properties.voipnow_call_key ?? '').startsWith(`vn-${escapeIdPart(callId)}`));
   const ringAll = async (callId: string, group: string[]) => {
@@ -120,6 +121,36 @@ mappings:
     await send('hangup', id, '0004*205', 'ANSWER');
     const calls = await logged(id, 2);
     expect(calls.map((c) => c.properties.hubspot_owner_id).sort()).toEqual(['4204', '4205']);
+  });
+
+  it('followUpMissed: a missed ring-group call makes one follow-up task for its owner, attached to the caller', async () => {
+    const id = newCallId();
+    await ringAll(id, ['0005*101', '0005*102']);
+    await Promise.all(['0005*101', '0005*102'].map((ext) => send('hangup', id, ext, 'NOANSWER')));
+    await logged(id);
+    const tasks = () => hs.tasks().filter((task) => JSON.stringify(task.properties).includes(escapeIdPart(id)));
+    await eventually(() => (tasks().length ? true : undefined), 10_000, 'the follow-up task');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(tasks()).toHaveLength(1);
+    expect(tasks()[0].properties).toMatchObject({ hubspot_owner_id: '500', hs_task_status: 'NOT_STARTED' });
+    expect(String(tasks()[0].properties.hs_task_subject)).toContain('Call back Jane Roe');
+    expect(tasks()[0].associations?.map((a) => a.to.id)).toContain(janeId);
+  });
+
+  it('"Create contact" from two members\' cards for one unknown caller creates one contact, and the call is logged against it', async () => {
+    const id = newCallId();
+    const from = '0015559990001';
+    for (const ext of ['0003*204', '0003*205']) await sendEvent(t.url, 'dial-in', { ...inbound(id, ext, from), CallStatus: 'CALLING' });
+    const wrapUps = t.app.get(WrapUpService);
+    const before = hs.contacts.length;
+    const [a, b] = await Promise.all([wrapUps.createContact(id, '0003*204', { name: 'Sam Poe' }), wrapUps.createContact(id, '0003*205', {})]);
+    expect(a.id).toBe(b.id);
+    expect(hs.contacts.length).toBe(before + 1);
+    await sendEvent(t.url, 'answer-in', inbound(id, '0003*205', from));
+    await sendEvent(t.url, 'hangup', { ...inbound(id, '0003*204', from), CallStatus: 'CANCEL' });
+    await sendEvent(t.url, 'hangup', { ...inbound(id, '0003*205', from), CallStatus: 'ANSWER' });
+    const [call] = await logged(id);
+    expect(call.associations?.map((x) => x.to.id)).toEqual([a.id]);
   });
 
   describe('wrap-up', () => {
