@@ -91,4 +91,17 @@ describe('file CRM desk writes', () => {
     expect(text.endsWith('\n{"type":"call","id":"call-2-k2","ke')).toBe(true);
     expect(JSON.parse(text.split('\n')[0])).toMatchObject({ id, disposition: 'Connected' });
   });
+
+  it('after a line torn by a crash, the next call starts a fresh line, so it and the calls before it are still found', async () => {
+    const { id } = await make().logCall(input('k1'));
+    await appendFile(log, '{"type":"call","id":"call-2-k2","ke');
+    const second = await make().logCall(input('k2'));
+    expect(second.created).toBe(true);
+    const text = readFileSync(log, 'utf8').split('\n');
+    expect(text[1]).toBe('{"type":"call","id":"call-2-k2","ke');
+    expect(JSON.parse(text[2])).toMatchObject({ key: 'k2' });
+    const restarted = make();
+    await expect(restarted.logCall(input('k1'))).resolves.toEqual({ id, created: false });
+    await expect(restarted.logCall(input('k2'))).resolves.toEqual({ id: second.id, created: false });
+  });
 });

@@ -47,6 +47,8 @@ export class FileProvider implements CrmProvider {
   /** One stat() of the CSV shared by the lookups that start while it runs (a burst of calls is one syscall, not one each). */
   private statting?: Promise<number>;
   private loggedKeys?: Map<string, string>;
+  /** The log ends in a line torn by a crash: the next line written starts on a fresh one, or both would be lost. */
+  private tornTail = false;
   /**
    * The tail of this connection's writes (log lines, rewrites, new contacts), one at a time per
    * log file, shared with the provider a config reload builds for the same file: a rewrite must
@@ -160,7 +162,8 @@ export class FileProvider implements CrmProvider {
   private async appendLine(line: object): Promise<void> {
     try {
       await mkdir(dirname(this.files.callLogFile), { recursive: true });
-      await appendFile(this.files.callLogFile, `${JSON.stringify(line)}\n`);
+      await appendFile(this.files.callLogFile, `${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`);
+      this.tornTail = false;
     } catch (err) {
       throw new CrmError('retryable', `Cannot append to ${this.files.callLogFile}: ${(err as Error).message}`, { cause: err });
     }
@@ -261,12 +264,7 @@ export class FileProvider implements CrmProvider {
       remoteNumber: input.record.remoteNumber,
       startedAt: new Date(input.record.startedAt).toISOString(),
     };
-    try {
-      await mkdir(dirname(this.files.callLogFile), { recursive: true });
-      await appendFile(this.files.callLogFile, `${JSON.stringify(line)}\n`);
-    } catch (err) {
-      throw new CrmError('retryable', `Cannot append to ${this.files.callLogFile}: ${(err as Error).message}`, { cause: err });
-    }
+    await this.appendLine(line);
     logged.set(input.key, id);
     return { id, created: true };
   }
@@ -275,6 +273,7 @@ export class FileProvider implements CrmProvider {
     if (this.loggedKeys) return this.loggedKeys;
     const keys = new Map<string, string>();
     const text = await readFile(this.files.callLogFile, 'utf8').catch(() => '');
+    this.tornTail = text !== '' && !text.endsWith('\n');
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
