@@ -44,6 +44,7 @@ export class KeyedObjects {
     this.definition ??= this.run('ensureProperty', async () => {
       const read = async () => (await this.client.crm.properties.coreApi.getByName(this.objectType, this.property)).hasUniqueValue === true;
       let isUnique: boolean;
+      let refused = false;
       try {
         isUnique = await read();
       } catch (err) {
@@ -55,12 +56,18 @@ export class KeyedObjects {
             // Another instance created it first: read what it made.
             .catch((e: { code?: number }) => (e.code === 409 ? read() : Promise.reject(e)));
         // An object type on which HubSpot refuses unique properties still gets its key property, found by search.
-        isUnique = await create(true).catch((e: { code?: number }) => (e.code === 400 ? create(false) : Promise.reject(e)));
+        isUnique = await create(true).catch((e: { code?: number }) => {
+          if (e.code !== 400) return Promise.reject(e);
+          refused = true;
+          return create(false);
+        });
       }
       if (!isUnique) {
         this.logger.warn(
           { event: 'crm.key_property_not_unique', objectType: this.objectType, property: this.property },
-          `HubSpot ${this.objectType} property ${this.property} is not unique, so a retry just after a lost create answer can create a duplicate (HubSpot's search lags). Name a new property in the connection's settings; the connector creates it unique.`,
+          `HubSpot ${this.objectType} property ${this.property} is not unique, so a retry just after a lost create answer can create a duplicate (HubSpot's search lags). ${
+            refused ? `This portal refused a unique property on ${this.objectType}, so it was created plain.` : "Name a new property in the connection's settings; the connector creates it unique."
+          }`,
         );
       }
       return { unique: isUnique };
