@@ -35,9 +35,12 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
     trustProxy: env.trustProxy,
     // Fastify would otherwise answer HEAD by running the GET handler, i.e. ingest an event.
     exposeHeadRoutes: false,
-    // A sender that trickles a body must not hold a connection open for long.
+    // A sender that trickles a body must not hold a connection open for long. Node enforces
+    // requestTimeout and headersTimeout only when it sweeps its connections, every 30 s unless
+    // told otherwise: a 10 s limit was cut after 30 to 80 s.
     requestTimeout: env.requestTimeoutMs,
     connectionTimeout: env.requestTimeoutMs,
+    http: { headersTimeout: env.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(env.requestTimeoutMs / 4))) },
     routerOptions: { maxParamLength: 200 },
     // No Nest middleware is used: without middie its hook does not run on every request (events included).
     skipMiddie: true,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { isClusterUrl, isHashTagged, validateRedisUrl } from '../queue/redis';
@@ -25,7 +26,16 @@ export interface AppEnv {
   adminToken: string;
   /** HMAC key that signs agent screen-pop links. */
   agentLinkSecret: string;
-  trustProxy: boolean;
+  /**
+   * Which proxies' X-Forwarded-For entries are believed: false (none: the client is the TCP
+   * peer), a number of proxy hops in front of the connector, or the proxies' addresses/CIDRs.
+   * Never "all": the left-most entry is whatever the client wrote.
+   */
+  trustProxy: false | number | string[];
+  /** The origin (and path prefix) agents and ops reach the connector at, for the links it mints. */
+  publicUrl?: string;
+  /** Open agent streams allowed per link, per source address, and in all (each holds a socket and ~18 KiB). */
+  agentStreams: { perLink: number; perAddress: number; total: number };
   bodyLimitBytes: number;
   /** A source address that sends this many wrong tokens in a minute is refused (429) for a minute. */
   authFailuresPerMinute: number;
@@ -33,6 +43,8 @@ export interface AppEnv {
   requestTimeoutMs: number;
   /** Where generated development secrets are kept (outside git). */
   secretsDir: string;
+  /** The ingest's local spool for events Redis cannot take (see src/spool/); maxBytes 0 turns it off. */
+  spool: { dir: string; maxBytes: number; replayPerSecond: number };
   /**
    * Reads a secret that config refers to by name (`clientSecretEnv: SF_CLIENT_SECRET`): the
    * variable itself, or the file named by NAME_FILE. Undefined when neither is set.
@@ -63,11 +75,26 @@ const fields = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FULL_NUMBERS: bool.default(false),
   INGEST_ALLOW_CIDRS: z.string().default(''),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .transform((v, ctx) => parseTrustProxy(v, ctx)),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be the http(s) URL agents reach the connector at, e.g. https://connector.example.com' })
+    .refine((u) => !/[?#]/.test(u), 'must not hold a query or fragment')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  AGENT_STREAMS_PER_LINK: z.coerce.number().int().min(1).default(10),
+  AGENT_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).default(500),
+  AGENT_STREAMS_MAX: z.coerce.number().int().min(1).default(5000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   SECRETS_DIR: z.string().min(1).default('var/secrets'),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  SPOOL_DIR: z.string().min(1).default('var/spool'),
+  SPOOL_MAX_MB: z.coerce.number().min(0).max(1024 * 1024).default(256),
+  SPOOL_REPLAY_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
 /**
@@ -87,6 +114,32 @@ const schema = fields.superRefine((e, ctx) => {
 
 export class EnvError extends Error {}
 
+/** proxy-addr's names for address ranges, accepted next to addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: `false`; `true` (exactly one proxy in front: the client is the address it saw);
+ * a number of hops; or the proxies' addresses/CIDRs. A client writes whatever it likes at the
+ * left of X-Forwarded-For, so only entries added by trusted proxies, counted from the right, are used.
+ */
+function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | number | string[] {
+  const v = value.toLowerCase();
+  if (['false', '0', 'no', ''].includes(v)) return false;
+  if (['true', 'yes'].includes(v)) return 1;
+  if (/^\d+$/.test(v)) return Math.min(Number(v), 10);
+  const entries = splitList(value);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_RANGE_NAMES.has(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not true/false, a number of proxy hops, or a proxy address/CIDR (e.g. 10.0.0.0/8,loopback)` });
+      return z.NEVER;
+    }
+  }
+  return entries;
+}
+
 /** A REDIS_URL the connections could not be built from is a start-up error, not a crash at the first connection. */
 function redisUrlParses(url: string, ctx: z.RefinementCtx): void {
   try {
@@ -105,7 +158,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const secretsDir = resolve(e.SECRETS_DIR);
-  const secret = (name: string) => readSecret(env, name, { production, secretsDir });
+  const secrets = readSecrets(env, ['INGEST_TOKEN', 'ADMIN_TOKEN', 'AGENT_LINK_SECRET'], { production, secretsDir });
+  const ingestTokens = splitList(secrets.INGEST_TOKEN);
+  if (production) checkSecretStrength(ingestTokens, secrets.ADMIN_TOKEN, splitList(secrets.AGENT_LINK_SECRET));
   return {
     production,
     port: e.PORT,
@@ -116,18 +171,18 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
     configFile: resolve(e.CONFIG_FILE),
     logLevel: e.LOG_LEVEL,
     logFullNumbers: e.LOG_FULL_NUMBERS,
-    ingestTokens: secret('INGEST_TOKEN')
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean),
+    ingestTokens,
     ingestAllowCidrs: splitList(e.INGEST_ALLOW_CIDRS),
-    adminToken: secret('ADMIN_TOKEN'),
-    agentLinkSecret: secret('AGENT_LINK_SECRET'),
+    adminToken: secrets.ADMIN_TOKEN,
+    agentLinkSecret: secrets.AGENT_LINK_SECRET,
     trustProxy: e.TRUST_PROXY,
+    publicUrl: e.PUBLIC_URL ?? (production ? undefined : `http://localhost:${e.PORT}`),
+    agentStreams: { perLink: e.AGENT_STREAMS_PER_LINK, perAddress: e.AGENT_STREAMS_PER_ADDRESS, total: e.AGENT_STREAMS_MAX },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     secretsDir,
+    spool: { dir: resolve(e.SPOOL_DIR), maxBytes: Math.round(e.SPOOL_MAX_MB * 1024 * 1024), replayPerSecond: e.SPOOL_REPLAY_PER_SECOND },
     secret: (name: string) => {
       const direct = env[name]?.trim();
       if (direct) return direct;
@@ -140,6 +195,41 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
       }
     },
   };
+}
+
+/** Every secret read, and every one that cannot be reported together: a start that fails on the first hides the next. */
+function readSecrets<N extends string>(env: NodeJS.ProcessEnv, names: N[], opts: { production: boolean; secretsDir: string }): Record<N, string> {
+  const values = {} as Record<N, string>;
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      values[name] = readSecret(env, name, opts);
+    } catch (err) {
+      if (!(err instanceof EnvError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  if (problems.length === 1) throw new EnvError(problems[0]);
+  if (problems.length > 1) throw new EnvError(`Secrets missing or unreadable:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return values;
+}
+
+/** Shortest secret accepted in production: a guessable token opens the admin API or lets anyone post events. */
+export const MIN_SECRET_LENGTH = 16;
+
+/** Production refuses short secrets and an admin token that is also an ingest token (the ingest one sits in VoipNow's URLs). */
+function checkSecretStrength(ingestTokens: string[], adminToken: string, linkSecrets: string[]): void {
+  const problems: string[] = [];
+  const short = (name: string, values: string[]) => {
+    if (values.some((v) => v.length < MIN_SECRET_LENGTH)) problems.push(`${name} is shorter than ${MIN_SECRET_LENGTH} characters${values.length > 1 ? ' (one of its comma-separated values)' : ''}.`);
+  };
+  short('INGEST_TOKEN', ingestTokens);
+  short('ADMIN_TOKEN', [adminToken]);
+  short('AGENT_LINK_SECRET', linkSecrets);
+  if (ingestTokens.includes(adminToken)) problems.push('ADMIN_TOKEN is the same as an INGEST_TOKEN: the ingest token is written into every URL configured in VoipNow, so it must not open the admin API.');
+  if (problems.length > 0) {
+    throw new EnvError(`Weak secrets refused in production:\n${problems.map((p) => `  ${p}`).join('\n')}\nGenerate each with e.g.: openssl rand -base64 32`);
+  }
 }
 
 function splitList(value: string): string[] {

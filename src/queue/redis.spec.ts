@@ -3,7 +3,7 @@ import { EnvError, readEnv } from '../config/env';
 import { clusterOptions, createRedis, failFastOptions, isHashTagged, redisOptions, workerOptions } from './redis';
 
 /** Env values readEnv needs besides REDIS_URL (secrets given, so nothing is generated on disk). */
-const ENV = { INGEST_TOKEN: 'i-token', ADMIN_TOKEN: 'a-token', AGENT_LINK_SECRET: 'l-secret', NODE_ENV: 'production' };
+const ENV = { INGEST_TOKEN: 'i-token-0123456789abcdef', ADMIN_TOKEN: 'a-token-0123456789abcdef', AGENT_LINK_SECRET: 'l-secret-0123456789abcdef', NODE_ENV: 'production' };
 
 function startupError(url: string, extra: Record<string, string> = {}): string {
   try {

@@ -1,12 +1,14 @@
-import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Query, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpException, Inject, NotFoundException, Param, Query, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from 'pino';
-import { LOGGER } from '../config/config.tokens';
+import { APP_ENV, LOGGER } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
 import { AgentLinks } from './agent-links.service';
 import { AgentStream, parseLastEventId, SseSink } from './agent-stream';
 import { AgentTokenPayload } from './agent-token';
+import { StreamCaps } from './stream-caps';
 import { HEARTBEAT_MS, UpdateHub } from './update-hub.service';
 
 /**
@@ -31,11 +33,16 @@ const files = new Map(['agent.html', ...Object.keys(ASSETS)].map((f) => [f, read
 /** The agent's page, its assets, and its Server-Sent Events stream of call updates. */
 @Controller('agent')
 export class ScreenPopController {
+  private readonly caps: StreamCaps;
+
   constructor(
     private readonly links: AgentLinks,
     private readonly hub: UpdateHub,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+    @Inject(APP_ENV) env: AppEnv,
+  ) {
+    this.caps = new StreamCaps(env.agentStreams);
+  }
 
   @Get()
   page(@Query('token') token: unknown, @Res() reply: FastifyReply) {
@@ -77,6 +84,8 @@ export class ScreenPopController {
     const start = sent === undefined ? link.ext.map(() => '0-0') : parseLastEventId(typeof sent === 'string' ? sent : undefined, link.ext);
     if (!start) throw new BadRequestException('Last-Event-ID is not a position of this link\'s stream (one stream id per extension, comma-separated). Reload the page.');
     if (!this.hub.available) throw new ServiceUnavailableException('Call updates are unavailable right now (Redis is not reachable). The page retries by itself.');
+    const slot = this.caps.take(String(query.token), req.ip);
+    if ('refused' in slot) throw new HttpException({ statusCode: 429, error: 'Too Many Requests', message: slot.refused }, 429);
 
     reply.hijack();
     const raw = reply.raw;
@@ -103,6 +112,7 @@ export class ScreenPopController {
       closed = true;
       clearTimeout(expiry);
       this.hub.remove(stream);
+      slot.release();
     });
     try {
       await this.hub.add(stream);
