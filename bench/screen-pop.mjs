@@ -25,7 +25,7 @@ const popConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 250);
 // BENCH_ONLY=ringing,single,burst,burst2000 and BENCH_LATENCIES=0,150 run only those scenarios
 // and CRM latencies (default: all of them).
 const topology = process.env.BENCH_TOPOLOGY ?? 'all';
-const only = new Set((process.env.BENCH_ONLY ?? 'ringing,single,burst,burst2000').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ringing,ringgroup,single,burst,burst2000').split(','));
 const TOKEN = 'bench-ingest-token';
 const SECRET = 'bench-agent-link-secret';
 const now = () => performance.timeOrigin + performance.now();
@@ -33,6 +33,8 @@ const now = () => performance.timeOrigin + performance.now();
 // ---- set-up: contacts, config ----------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'vncc-bench-pop-'));
 const MAX_CALLS = 2000;
+// BENCH_ONLY=ringgroup: 200 calls ringing at once, each on a ring group of GROUP extensions.
+const GROUP = 5;
 const numberOf = (i) => `001555${String(3000000 + i).padStart(7, '0')}`;
 writeFileSync(join(dir, 'contacts.csv'), `id,name,company,phone\n${Array.from({ length: MAX_CALLS }, (_, i) => `c-${i},Caller ${i},Company ${i % 50},+1 555 ${String(3000000 + i).slice(0, 3)} ${String(3000000 + i).slice(3)}`).join('\n')}\n`);
 writeFileSync(
@@ -130,10 +132,12 @@ function pageProbe() {
 async function observers(kind, base, calls, browser) {
   const seen = new Map(); // callId -> first final update time
   const stamps = new Map(); // callId -> the connector's own stamps: event received (startedAt), update published
+  // Keyed by call and extension: a ring-group call pops on every member's card.
   const onUpdate = (callId, status, at, u) => {
-    if (status === 'pending' || seen.has(callId)) return;
-    seen.set(callId, at);
-    if (u.publishedAt) stamps.set(callId, { received: u.record.startedAt, published: u.publishedAt });
+    const key = `${callId}|${u.record.extension}`;
+    if (status === 'pending' || seen.has(key)) return;
+    seen.set(key, at);
+    if (u.publishedAt) stamps.set(key, { received: u.record.startedAt, published: u.publishedAt });
   };
   const perClient = calls >= 1000 ? 50 : 1; // a burst watches through agents on 50 lines each (links allow 50)
   const closers = [];
@@ -170,8 +174,8 @@ function cpuMs(pid) {
   }
 }
 
-async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ringSeconds, procs = [] }) {
-  const obs = await observers(kind, base, calls, browser);
+async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ringSeconds, procs = [], group = 1 }) {
+  const obs = await observers(kind, base, calls * group, browser);
   const cpuBefore = procs.map((p) => cpuMs(p.child.pid));
   let sentTotal = 0;
   const sseMs = [];
@@ -190,13 +194,20 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ring
         if (pace) await new Promise((w) => setTimeout(w, Math.max(0, started + j * pace - now())));
         const i = j % calls;
         const callId = `b${randomBytes(5).toString('hex')}`;
-        const body = new URLSearchParams({ CallID: callId, CallerIDNum: numberOf(i), CallerIDNam: 'Bench', CalledExtension: ext(i), CallFlow: 'IN', CallStatus: 'CALLING' });
-        sent.set(callId, { at: now(), key: `${callId}|${ext(i)}` });
-        const res = await fetch(kind === 'baseline' ? `${base}/event` : `${base}/voipnow/events/dial-in?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch(() => undefined);
-        // A refused event (503: Redis did not take it within the ingest deadline) is a pop that never
-        // comes; so is a request the server cut (REQUEST_TIMEOUT_MS passed before it was read, on an overloaded machine).
-        if (!res || res.status === 503) return refused++, sent.delete(callId);
-        if (res.status !== 202) throw new Error(`${kind}: ${res.status} ${await res.text()}`);
+        // A ring group: the same CallID rings `group` extensions, a Dial-In each, as VoipNow sends them.
+        await Promise.all(
+          Array.from({ length: group }, async (_, k) => {
+            const line = ext(i * group + k);
+            const body = new URLSearchParams({ CallID: callId, CallerIDNum: numberOf(i), CallerIDNam: 'Bench', CalledExtension: line, CallFlow: 'IN', CallStatus: 'CALLING' });
+            const key = `${callId}|${line}`;
+            sent.set(key, { at: now(), key });
+            const res = await fetch(kind === 'baseline' ? `${base}/event` : `${base}/voipnow/events/dial-in?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch(() => undefined);
+            // A refused event (503: Redis did not take it within the ingest deadline) is a pop that never
+            // comes; so is a request the server cut (REQUEST_TIMEOUT_MS passed before it was read, on an overloaded machine).
+            if (!res || res.status === 503) return refused++, sent.delete(key);
+            if (res.status !== 202) throw new Error(`${kind}: ${res.status} ${await res.text()}`);
+          }),
+        );
       }),
     );
     sentTotal += sent.size;
@@ -223,7 +234,7 @@ async function scenario({ kind, base, calls, latencyMs, rounds: n, browser, ring
   const cpuPerCall = Object.fromEntries(procs.map((p, i) => [p.name, +((cpuMs(p.child.pid) - cpuBefore[i]) / Math.max(1, sentTotal)).toFixed(2)]).filter(([, v]) => Number.isFinite(v)));
   await obs.close();
   const share = (list) => list.map((v) => v - latencyMs);
-  const result = { kind, ringSeconds, calls, latencyMs, samples: sseMs.length, refused, lost, cpuMsPerCall: cpuPerCall, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
+  const result = { kind, ringSeconds, group, calls, latencyMs, samples: sseMs.length, refused, lost, cpuMsPerCall: cpuPerCall, sse: stats(sseMs), sseShare: stats(share(sseMs)), card: stats(cardMs), cardShare: stats(share(cardMs)), ...(parts.worker.length ? { breakdown: { ingest: stats(parts.ingest), worker: stats(parts.worker), fanout: stats(parts.fanout) } } : {}) };
   console.error(JSON.stringify(result));
   return result;
 }
@@ -257,6 +268,12 @@ try {
       if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, procs: [{ name: 'relay', child: baseline.child }], calls: 200, latencyMs: 0, rounds: 1, browser: undefined, ringSeconds: 10 }));
       results.push(await scenario({ kind: 'connector', base, procs, calls: 200, latencyMs, rounds: 1, browser: undefined, ringSeconds: 10 }));
     }
+    // The same 200 calls ringing, each on a group of 5 extensions (1000 cards): the ring-group
+    // work (legs noted, other members told who answered) must not slow the pop.
+    if (only.has('ringgroup')) {
+      if (latencyMs === 0) results.push(await scenario({ kind: 'baseline', base: baseline.base, procs: [{ name: 'relay', child: baseline.child }], calls: 200, latencyMs: 0, rounds: 1, browser: undefined, ringSeconds: 10, group: GROUP }));
+      results.push(await scenario({ kind: 'connector', base, procs, calls: 200, latencyMs, rounds: 1, browser: undefined, ringSeconds: 10, group: GROUP }));
+    }
     for (const calls of [1, 200]) {
       if (!only.has(calls === 1 ? 'single' : 'burst')) continue;
       const n = calls === 1 ? rounds * 10 : rounds;
@@ -285,14 +302,14 @@ try {
   redis.disconnect();
 }
 
-const base = (calls, ringSeconds) => results.find((r) => r.kind === 'baseline' && r.calls === calls && r.ringSeconds === ringSeconds);
+const base = (calls, ringSeconds, group) => results.find((r) => r.kind === 'baseline' && r.calls === calls && r.ringSeconds === ringSeconds && r.group === group);
 console.log(JSON.stringify({ machine: `${cpus().length} cores, Node ${process.version}`, topology, screenPopConcurrency: popConcurrency, rounds, results }, null, 2));
 console.log('\n| run | CRM ms | calls | SSE p50 / p99 / max ms | connector share at SSE p50 / p99 | card rendered p50 / p99 ms | share at card p99 | refused (503 or cut) / lost | p99 vs baseline | server CPU ms per call |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const b = r.kind === 'connector' && base(r.calls, r.ringSeconds);
+  const b = r.kind === 'connector' && base(r.calls, r.ringSeconds, r.group);
   const ratio = b ? `${(r.sseShare.p99 / b.sse.p99).toFixed(1)}x` : '';
-  console.log(`| ${r.kind}${r.ringSeconds ? ' (ringing, paced)' : ''} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} | ${Object.entries(r.cpuMsPerCall ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+  console.log(`| ${r.kind}${r.ringSeconds ? ' (ringing, paced)' : ''}${r.group > 1 ? `, groups of ${r.group}` : ''} | ${r.latencyMs} | ${r.calls} | ${r.sse.p50} / ${r.sse.p99} / ${r.sse.max} | ${r.sseShare.p50} / ${r.sseShare.p99} | ${r.card ? `${r.card.p50} / ${r.card.p99}` : '-'} | ${r.cardShare ? r.cardShare.p99 : '-'} | ${r.refused} / ${r.lost} | ${ratio} | ${Object.entries(r.cpuMsPerCall ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
 }
 
 console.log('\nWhere the connector\'s time goes (p50 / p99 ms): request -> event stamped at ingest | -> update published by the worker (CRM latency included) | -> SSE message read');
