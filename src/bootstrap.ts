@@ -89,6 +89,8 @@ function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
   // events (the hot path) cost it one comparison and no promise.
   fastify.addHook('onSend', (req, reply, payload, done) => {
     if (reply.statusCode >= 400 && req.url.startsWith('/voipnow/events/')) logRefused(logger, req, reply.statusCode, payload);
+    // Nest's 404 quotes the URL ("Cannot GET /x?token=..."): its query string may hold a token.
+    if (reply.statusCode === 404 && typeof payload === 'string' && payload.includes('?')) return done(null, scrubSecrets(payload));
     done(null, payload);
   });
 }

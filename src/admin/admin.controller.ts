@@ -2,7 +2,7 @@ import { BadGatewayException, BadRequestException, Body, Controller, Delete, Get
 import { Job, Queue } from 'bullmq';
 import { z } from 'zod';
 import { CallStateService } from '../calls/call-state.service';
-import { ConfigError, parseConfig } from '../config/config.loader';
+import { ConfigError, ConfigExpansionError, parseConfig } from '../config/config.loader';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
@@ -50,6 +50,7 @@ export class AdminController {
       parseConfig(yaml, 'posted configuration', this.env.secret);
       return { valid: true, problems: [] };
     } catch (err) {
+      if (err instanceof ConfigExpansionError) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'The YAML was refused before validation.', problems: err.problems });
       if (err instanceof ConfigError) return { valid: false, problems: err.problems };
       throw err;
     }

@@ -13,7 +13,7 @@ const { values } = parseArgs({
   options: {
     ext: { type: 'string', multiple: true, default: [] },
     'ttl-hours': { type: 'string' },
-    url: { type: 'string', default: process.env.CONNECTOR_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}` },
+    url: { type: 'string', default: process.env.PUBLIC_URL ?? process.env.CONNECTOR_URL ?? `http://localhost:${process.env.PORT ?? 3000}` },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },

@@ -28,6 +28,15 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A document whose aliases expand past a sane size (the "billion laughs" alias bomb): refused
+ * before it is expanded, as input nobody could mean as a configuration.
+ */
+export class ConfigExpansionError extends ConfigError {}
+
+/** Aliases a configuration may expand (yaml's own default is 100, checked only when a document is converted). */
+const MAX_ALIAS_COUNT = 100;
+
 /** Looks up a secret by environment-variable name; used to report missing ones before start. */
 export type SecretLookup = (name: string) => string | undefined;
 
@@ -44,8 +53,14 @@ export function parseConfig(text: string, file: string, secret?: SecretLookup): 
       })),
     );
   }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    throw new ConfigExpansionError(file, [{ path: '', message: `the document's aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions; an alias bomb?)` }]);
+  }
   const keyProblems = checkNumberKeys(doc, lines, text);
-  const raw = doc.toJS() ?? {};
   const parsed = connectorConfigSchema.safeParse(raw);
   const at = withLines(doc, lines);
   if (!parsed.success || keyProblems.length > 0) {

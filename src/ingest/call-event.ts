@@ -54,6 +54,12 @@ const EXTENSION = /^\d{1,12}(\*\d{1,12})?$/;
 const STATUS = /^[A-Za-z_]{1,32}$/;
 const EXTRA_KEY = /^[A-Za-z0-9_.\-[\]]{1,64}$/;
 const MAX_NAME = 256;
+/**
+ * Bidi embeddings, overrides and isolates, directional marks, zero-width characters and the BOM:
+ * invisible in a caller-ID name, they can make a card or a CRM record read as another name
+ * ("\u202Eevil" shows reversed) or make two names that look the same differ.
+ */
+const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 const MAX_EXTRA_VALUE = 1024;
 
 /** Documented parameters, with the spellings VoipNow uses (KB says CallerIDNam, the Developer Guide CallerIDName). */
@@ -112,7 +118,7 @@ export function parseCallEvent(
   const extRule = 'must be an extension number like 0003*210 or 210';
   const callerNumber = text('CallerIDNum', NUMBER, numberRule);
   const nameField = params['CallerIDName'] !== undefined ? 'CallerIDName' : 'CallerIDNam';
-  const callerName = text(nameField, null, `must be at most ${MAX_NAME} characters with no control characters`);
+  const callerName = text(nameField, null, `must be at most ${MAX_NAME} characters with no control characters`)?.replace(INVISIBLE, '').trim() || undefined;
   const calledDid = text('CalledDID', NUMBER, numberRule);
   const calledNumber = text('CalledNumber', NUMBER, numberRule);
   const calledExtension = text('CalledExtension', EXTENSION, extRule);

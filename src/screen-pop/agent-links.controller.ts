@@ -1,7 +1,8 @@
-import { BadRequestException, Body, Controller, Post, Req, UseGuards } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
+import { BadRequestException, Body, Controller, Inject, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminAuthGuard } from '../admin/admin-auth.guard';
+import { APP_ENV } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
 import { AgentLinks } from './agent-links.service';
 import { extensionsSchema } from './agent-token';
 
@@ -17,15 +18,20 @@ const mintBody = z
 @Controller('admin/agent-links')
 @UseGuards(AdminAuthGuard)
 export class AgentLinksController {
-  constructor(private readonly links: AgentLinks) {}
+  constructor(
+    private readonly links: AgentLinks,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+  ) {}
 
   @Post()
-  mint(@Body() body: unknown, @Req() req: FastifyRequest) {
+  mint(@Body() body: unknown) {
     const parsed = mintBody.safeParse(body ?? {});
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const link = this.links.mint(parsed.data.extensions, parsed.data.ttlHours);
     const path = `/agent?token=${link.token}`;
-    // As the admin reached us: behind a proxy that rewrites the host, set TRUST_PROXY or use `path`.
-    return { ...link, path, url: `${req.protocol}://${req.host}${path}` };
+    // PUBLIC_URL, never the request's Host header: whoever sends the request chooses that, and a
+    // link pointing elsewhere would hand the agent's token to that host.
+    if (!this.env.publicUrl) return { ...link, path, url: null, note: 'Set PUBLIC_URL (e.g. https://connector.example.com) to get full links; prefix `path` with it meanwhile.' };
+    return { ...link, path, url: `${this.env.publicUrl}${path}` };
   }
 }

@@ -230,7 +230,7 @@ export class FileProvider implements CrmProvider {
         throw new CrmError('permanent', `Contacts file ${this.files.contactsCsv} has no id or phone column to add a contact under.`);
       }
       const values: Record<string, string | undefined> = { id, name: input.name ?? input.number, phone: input.number, owner: input.ownerId };
-      const line = header.map((c) => `"${(values[c] ?? '').replace(/"/g, '""')}"`).join(',');
+      const line = header.map((c) => `"${csvText(values[c] ?? '').replace(/"/g, '""')}"`).join(',');
       await appendFile(this.files.contactsCsv, `${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`);
       const created = (await this.loadContacts()).find((r) => r.id === id);
       if (!created) throw new CrmError('retryable', `Contact ${id} was appended to ${this.files.contactsCsv} but cannot be read back.`);
@@ -338,4 +338,14 @@ export class FileProvider implements CrmProvider {
     }
     return { mtimeMs, rows: indexed, byNumber };
   }
+}
+
+/**
+ * A cell a spreadsheet would run as a formula (=, +, -, @, tab or CR first: a caller-ID name of
+ * `=HYPERLINK(...)`) gets a leading apostrophe, so opening the CSV shows it as text. Phone
+ * numbers (`+15551234567`) stay as they are: the lookups read them.
+ */
+export function csvText(value: string): string {
+  if (/^[=+\-@\t\r]/.test(value) && !/^\+?[\d ().-]+$/.test(value)) return `'${value}`;
+  return value;
 }
