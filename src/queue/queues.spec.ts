@@ -22,8 +22,8 @@ describe('job options', () => {
     expect(log(a)).not.toContain(':');
   });
 
-  it('call logging waits the settle time and retries on the configured back-off, and failed logs are kept for replay', () => {
+  it('call logging waits the settle time and retries on the configured back-off, and failed logs are kept for replay (30 days, 10,000 at most)', () => {
     const { opts } = logCallJob(hangup('1', '0003*210'), { settleMs: 2000, attempts: 7, backoffMs: 750 });
-    expect(opts).toMatchObject({ delay: 2000, attempts: 7, backoff: { type: 'exponential', delay: 750 }, removeOnFail: false });
+    expect(opts).toMatchObject({ delay: 2000, attempts: 7, backoff: { type: 'exponential', delay: 750 }, removeOnFail: { age: 30 * 24 * 3600, count: 10_000 } });
   });
 });

@@ -51,6 +51,9 @@ export function popJob(event: CallEvent, { keepSeconds }: { keepSeconds: number 
   };
 }
 
+/** How long, and how many, failed call logs are kept for replay (README: Admin API). */
+export const FAILED_CALL_LOGS_KEPT = { days: 30, count: 10_000 };
+
 export function logCallJob(
   event: CallEvent,
   { settleMs, attempts, backoffMs }: { settleMs: number; attempts: number; backoffMs: number },
@@ -65,8 +68,10 @@ export function logCallJob(
       // 5 s doubling with jitter by default: about 3 hours across 12 attempts, enough to ride out a CRM outage.
       backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
       removeOnComplete: { age: 24 * 3600, count: 50_000 },
-      // Failed call logs are never removed automatically: ops inspect and replay them.
-      removeOnFail: false,
+      // Failed call logs stay for ops to inspect and replay, but not forever: past 30 days or
+      // 10,000 (the oldest go first) a stuck connection would grow Redis without bound.
+      // vncc_queue_jobs{queue="call-log",state="failed"} and readiness report the count.
+      removeOnFail: { age: FAILED_CALL_LOGS_KEPT.days * 24 * 3600, count: FAILED_CALL_LOGS_KEPT.count },
     },
   };
 }
