@@ -1,16 +1,18 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { CallStateService } from '../calls/call-state.service';
 import { ConnectionPauseService } from '../crm/connection-pause.service';
 import { CrmHealth } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { pingSlotOf } from '../queue/redis';
+import { SpoolService } from '../spool/spool.service';
 
 /** CRM health is asked at most this often: readiness probes must not spend the CRM's API quota. */
 const CRM_HEALTH_TTL_MS = 30_000;
 
 /**
- * Liveness: the process answers. Readiness: it can make events durable (Redis answers); 503
- * only then. Each CRM connection's auth state and any pause are reported alongside: a CRM outage
+ * Liveness: the process answers. Readiness: it can make events durable: Redis answers, or (in a
+ * process that serves the ingest) the local spool can still take them; 503 when neither. The
+ * spool's state (spooling, events waiting, age of the oldest) is reported either way. Each CRM connection's auth state and any pause are reported alongside: a CRM outage
  * delays logging but must not stop VoipNow's events from being accepted.
  */
 @Controller('health')
@@ -21,6 +23,7 @@ export class HealthController {
     private readonly calls: CallStateService,
     private readonly crm: CrmRegistry,
     private readonly pauses: ConnectionPauseService,
+    @Optional() private readonly spool?: SpoolService,
   ) {}
 
   @Get('live')
@@ -38,10 +41,15 @@ export class HealthController {
         new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
       ]);
     } catch (err) {
-      throw new ServiceUnavailableException({ statusCode: 503, status: 'unavailable', redis: { ok: false, error: (err as Error).message } });
+      const redis = { ok: false, error: (err as Error).message };
+      const spool = this.spool?.status();
+      // Still ready while the spool keeps events: a load balancer that took every instance out would lose them all.
+      // (No CRM report here: pauses are kept in Redis.)
+      if (spool?.enabled && !spool.full) return { status: 'spooling', redis, spool };
+      throw new ServiceUnavailableException({ statusCode: 503, status: 'unavailable', redis, ...(spool ? { spool } : {}) });
     }
     const redis = { ok: true, latencyMs: Date.now() - started };
-    return { status: 'ready', redis, crm: await this.crmStatus() };
+    return { status: 'ready', redis, ...(this.spool ? { spool: this.spool.status() } : {}), crm: await this.crmStatus() };
   }
 
   private async crmStatus() {

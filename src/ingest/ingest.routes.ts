@@ -47,7 +47,7 @@ async function accept(ingest: IngestService, event: string, params: Record<strin
   } catch (err) {
     if (!(err instanceof EventNotDurableError)) throw err;
     void reply.header('Retry-After', '5');
-    throw new ServiceUnavailableException('The event could not be stored (Redis unavailable); it was not accepted. Try again shortly.');
+    throw new ServiceUnavailableException(`The event could not be stored: Redis is unavailable and ${err.message}. It was not accepted; try again shortly.`);
   }
 }
 

@@ -5,13 +5,17 @@ import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { maskNumber, withoutRedaction } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
-import { EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
+import { SpoolService, withTimeout } from '../spool/spool.service';
+import { CallEvent, EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
 
+/** Neither Redis nor the spool could keep the event; `message` says why (for the 503). */
 export class EventNotDurableError extends Error {}
 
 export interface Accepted {
   accepted: true;
   id: string;
+  /** Kept in this instance's local spool (Redis could not take it); it reaches Redis once Redis is back. */
+  spooled?: true;
   ignoredParameters?: string[];
 }
 
@@ -25,6 +29,7 @@ export class IngestService {
 
   constructor(
     private readonly queue: EventQueueService,
+    private readonly spool: SpoolService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
@@ -33,8 +38,10 @@ export class IngestService {
   }
 
   /**
-   * Validates, stores and enqueues one event; resolves only once its jobs (which hold the event:
-   * the call state) are in Redis. Throws EventNotDurableError when Redis cannot take it in time.
+   * Validates, stores and enqueues one event; resolves only once the event is durable: its jobs
+   * (which hold the event: the call state) are in Redis, or, when Redis cannot take it in time, it
+   * is fsync'd in the local spool (replayed into Redis later). Throws EventNotDurableError when
+   * neither can keep it.
    */
   async accept(type: string, params: Record<string, unknown>, method: string): Promise<Accepted> {
     if (!isEventType(type)) {
@@ -55,14 +62,7 @@ export class IngestService {
       });
     }
     const { event, ignored } = parsed;
-    try {
-      // The event's one write: its screen-pop job holds it and is the call state (CallStateService),
-      // so a redelivery (same job id) leaves the first copy and adds nothing.
-      await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS);
-    } catch (err) {
-      this.log.error({ event: 'ingest.unavailable', type, id: event.id, err: (err as Error).message }, 'event not stored: Redis unavailable');
-      throw new EventNotDurableError((err as Error).message);
-    }
+    const spooled = await this.store(event);
     const full = this.env.logFullNumbers;
     this.acceptedLog.info(
       {
@@ -74,18 +74,34 @@ export class IngestService {
         caller: maskNumber(event.callerNumber, full),
         called: maskNumber(event.calledNumber, full),
         status: event.status,
+        spooled: spooled || undefined,
         ignored: ignored.length || undefined,
       },
       'event accepted',
     );
-    return { accepted: true, id: event.id, ...(ignored.length ? { ignoredParameters: ignored } : {}) };
+    return { accepted: true, id: event.id, ...(spooled ? { spooled: true as const } : {}), ...(ignored.length ? { ignoredParameters: ignored } : {}) };
   }
-}
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  /** Redis first (the spool first while Redis is known away, or the call has events spooled); true when spooled. */
+  private async store(event: CallEvent): Promise<boolean> {
+    if (!this.spool.takesDirectly(event)) {
+      try {
+        // The event's one write: its screen-pop job holds it and is the call state (CallStateService),
+        // so a redelivery (same job id) leaves the first copy and adds nothing.
+        await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS);
+        return false;
+      } catch (err) {
+        // A write that timed out may still land in Redis: the replay's add with the same job id is then a no-op.
+        this.log.warn({ event: 'ingest.redis_unavailable', type: event.type, id: event.id, err: (err as Error).message }, 'Redis cannot take the event: spooling it');
+        this.spool.redisUnavailable();
+      }
+    }
+    try {
+      await this.spool.keep(event);
+      return true;
+    } catch (err) {
+      this.log.error({ event: 'ingest.unavailable', type: event.type, id: event.id, err: (err as Error).message }, 'event not stored: Redis unavailable and the spool cannot keep it');
+      throw new EventNotDurableError((err as Error).message);
+    }
+  }
 }

@@ -55,6 +55,33 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly spooling = new Gauge({
+    name: 'vncc_spool_active',
+    help: '1 while events go to the local spool (Redis cannot take them) or the spool still holds events to replay',
+    registers: [this.registry],
+  });
+  readonly spoolEvents = new Gauge({
+    name: 'vncc_spool_events',
+    help: 'Events in the local spool, waiting to be replayed into Redis',
+    registers: [this.registry],
+  });
+  readonly spoolOldestAgeSeconds = new Gauge({
+    name: 'vncc_spool_oldest_age_seconds',
+    help: 'Age of the oldest event in the local spool (0 when empty)',
+    registers: [this.registry],
+  });
+  readonly spoolAppends = new Counter({
+    name: 'vncc_spool_appends_total',
+    help: 'Events offered to the local spool, by result: ok (durable), full (over SPOOL_MAX_MB), error (the disk refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly spoolReplayed = new Counter({
+    name: 'vncc_spool_replayed_total',
+    help: 'Events replayed from the local spool into Redis',
+    registers: [this.registry],
+  });
+
   /** Called on every scrape, so gauges show the moment of the scrape. */
   private collectors: (() => Promise<void>)[] = [];
 

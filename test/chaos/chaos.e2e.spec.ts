@@ -13,7 +13,7 @@ import { ConnectorProcess } from './processes';
  * logged): the last two must be 0. CRM faults: crm-outage and crm-rate-limits; several processes: scale-out.
  */
 describe('Chaos', () => {
-  it('Redis killed (SIGKILL) and restarted from its AOF mid-stream: every call answered 202 is logged exactly once', async () => {
+  it('Redis killed (SIGKILL) and restarted from its AOF mid-stream: no event refused (spooled meanwhile), every call logged exactly once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-redis-'));
     const redis = await OwnRedis.start({ aofDir: dir });
     const t = await startTestApp({ REDIS_URL: redis.url, CONFIG_FILE: fileCrmConfig(dir) });
@@ -28,7 +28,7 @@ describe('Chaos', () => {
       await stream.stop();
       const r = await report('redis-restart', stream, () => loggedInFile(dir));
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r.refused503).toBeGreaterThan(0);
+      expect(r.refused503).toBe(0); // what Redis could not take while it was down went to the ingest's spool
       expect(r).toMatchObject({ duplicates: 0, lost: 0 });
       expect(r.crmRecords).toBe(r.callsAccepted + r.refusedButLogged); // and no record of a call never made
     } finally {

@@ -34,7 +34,8 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
     try {
       cluster = await ClusterSetup.start(dir);
       const prefix = `{t${randomBytes(4).toString('hex')}}`;
-      t = await startTestApp({ REDIS_URL: cluster.url, REDIS_PREFIX: prefix, CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN });
+      // The spool off: this scenario measures the cluster's outage itself (503s and readiness while the slot has no master).
+      t = await startTestApp({ REDIS_URL: cluster.url, REDIS_PREFIX: prefix, CONFIG_FILE: hubspotConfig(dir, hs.url), HS_TOKEN, SPOOL_MAX_MB: '0' });
       const owner = await cluster.ownerOf(`${prefix}:anything`);
       const stream = callStream([t.url], 4, 10, caller);
       stopStream = stream.stop;

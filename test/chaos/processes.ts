@@ -1,6 +1,8 @@
 import { ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect, createServer, Server, Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { freePort } from '../support/redis-server';
 import { eventually, TEST_ADMIN_TOKEN, TEST_TOKEN } from '../support/test-app';
 import { HS_TOKEN } from './support';
@@ -19,8 +21,10 @@ export class ConnectorProcess {
     readonly port: number,
     env: Record<string, string>,
   ) {
+    // Each API process spools to a temp directory of its own (never the repo's var/) unless the test names one.
+    const spool = role === 'api' && !env.SPOOL_DIR ? { SPOOL_DIR: mkdtempSync(join(tmpdir(), 'vncc-chaos-spool-')) } : {};
     this.proc = fork(resolve(__dirname, '../../dist/main.js'), [], {
-      env: { ...process.env, ROLE: role, PORT: String(port), HOST: '127.0.0.1', INGEST_TOKEN: TEST_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'warn', HS_TOKEN, ...env },
+      env: { ...process.env, ROLE: role, PORT: String(port), HOST: '127.0.0.1', INGEST_TOKEN: TEST_TOKEN, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'warn', HS_TOKEN, ...spool, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // Kept (bounded) so a failing test can say what the process said.

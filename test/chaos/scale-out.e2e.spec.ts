@@ -59,7 +59,7 @@ describe('Chaos: scale-out', () => {
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
-      expect(r.refused503).toBeGreaterThan(0); // Redis was down for a second
+      expect(r.refused503).toBe(0); // Redis was down for a second: each API process spooled what it could not store
       expect(r).toMatchObject({ duplicates: 0, lost: 0, failedSet: 0, workerKills: 3, misassociated: 0 });
       // Every call whose Hangup got 202 is logged; a call refused at Hangup may still be logged
       // if VoipNow's Hangup got through on one API process just before Redis went down.

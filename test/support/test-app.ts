@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
@@ -33,6 +34,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
   });
   const redisUrl = env.REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  // The ingest's spool in a temp directory of the app's own (never the repo's var/), unless the test names one.
+  const ownSpool = env.SPOOL_DIR ? undefined : mkdtempSync(join(tmpdir(), 'vncc-test-spool-'));
   const started = await startApp({
     env: {
       PORT: '0',
@@ -43,6 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       CONFIG_FILE: resolve(__dirname, '../../config/connector.yaml'),
       SECRETS_DIR: resolve(__dirname, '../../var/test-secrets'),
+      ...(ownSpool ? { SPOOL_DIR: ownSpool } : {}),
       ...env,
     },
     logger,
@@ -59,6 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       if (closed) return;
       closed = true;
       await started.app.close();
+      if (ownSpool) rmSync(ownSpool, { recursive: true, force: true });
       await dropKeys(redis, `${prefix}:*`);
       redis.disconnect();
     },
