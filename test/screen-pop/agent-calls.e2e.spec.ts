@@ -121,10 +121,23 @@ mappings:
     expect(broken.status).toBe(400);
   });
 
-  it('a well-formed write from the right link reaches the wrap-up service; no refusal logged a token', async () => {
-    const ok = await post('wrap-up', { headers: { ...json, ...bearer(link(OTHER, EXT)) }, body: JSON.stringify({ callId, extension: EXT }) });
-    expect([400, 401, 403, 415]).not.toContain(ok.status);
+  it('the wrap-up service\'s refusals keep their status and message: an unknown call is 404, a disposition the connection does not offer 400', async () => {
+    const auth = { ...json, ...bearer(link(EXT)) };
+    const missing = await post('wrap-up', { headers: auth, body: JSON.stringify({ callId: `${callId}-nope`, extension: EXT, notes: 'x' }) });
+    expect([missing.status, missing.body.message]).toEqual([404, 'No such call on this extension (it may have expired).']);
+    const disposition = await post('wrap-up', { headers: auth, body: JSON.stringify({ callId, extension: EXT, disposition: 'made-up' }) });
+    expect([disposition.status, disposition.body.message]).toEqual([400, expect.stringContaining('"made-up" is not one of')]);
+    expect(disposition.cacheControl).toBe('no-store');
+  });
+
+  it('a well-formed write from the right link is saved and reaches the call\'s cards; nothing refused did, and no refusal logged a token', async () => {
+    const ok = await post('wrap-up', { headers: { ...json, ...bearer(link(OTHER, EXT)) }, body: JSON.stringify({ callId, extension: EXT, notes: 'from the right link' }) });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ notes: 'from the right link', by: EXT, state: 'saved' });
     expect(ok.cacheControl).toBe('no-store');
+    await eventually(() => wrapUpOf().find((u) => u.wrapUp?.notes === 'from the right link'), 10_000, 'the saved wrap-up on the card');
+    // Every refused write above came before this one; none of them reached a card.
+    expect(wrapUpOf().map((u) => u.wrapUp?.notes)).toEqual(['from the right link']);
     const logged = JSON.stringify(t.logs);
     expect(logged).not.toContain(link(EXT).split('.')[1]);
   });

@@ -48,10 +48,21 @@ export async function agentTab(context: BrowserContext): Promise<{ page: Page; s
   return { page, seen: () => page.evaluate(() => (globalThis as any).__seen), close: () => page.close() };
 }
 
-/** Each update reached the tab once: no SSE id twice, no (call, event, lookup state, activity) twice. */
+/** Each update reached the tab once: no SSE id twice, no (call, event, lookup state, activity, wrap-up save, log time, who answered) twice. */
 export function expectEachOnce(seen: { id: string; data: any }[]) {
   const ids = seen.map((s) => s.id);
-  const what = seen.map((s) => JSON.stringify([s.data.record.callId, s.data.record.extension, s.data.event, s.data.lookup?.status, s.data.activity?.id]));
+  const what = seen.map((s) =>
+    JSON.stringify([
+      s.data.record.callId,
+      s.data.record.extension,
+      s.data.event,
+      s.data.lookup?.status,
+      s.data.activity?.id,
+      s.data.wrapUp && `${s.data.wrapUp.savedAt}:${s.data.wrapUp.state}`,
+      s.data.offers?.logsAt,
+      s.data.group?.answeredBy?.extension,
+    ]),
+  );
   expect(new Set(ids).size).toBe(ids.length);
   expect(new Set(what).size).toBe(what.length);
 }

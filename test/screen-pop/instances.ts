@@ -10,7 +10,7 @@ import { startTestApp, TestApp } from '../support/test-app';
 export async function startTwoInstances(dir: string, agentLinkSecret: string): Promise<{ a: TestApp; b: TestApp }> {
   writeFileSync(
     join(dir, 'connector.yaml'),
-    `calls: { hangupSettleMs: 50 }
+    `calls: { hangupSettleMs: 50, wrapUpWindowSeconds: 1 }
 connections:
   demo: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl, country: US }
 mappings:
