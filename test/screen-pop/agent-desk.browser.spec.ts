@@ -257,6 +257,27 @@ mappings:
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('a save the server refuses says why, out loud, and keeps what was typed (here: the link expired while the agent typed)', async () => {
+    // A link that expires a few seconds from now.
+    const token = signAgentToken(SECRET, ['0003*312'], { ttlHours: 1, now: Date.now() - 3600_000 + 8000 }).token;
+    const { page, close } = await agentTab(context);
+    await page.goto(`${t.url}/agent?token=${token}`);
+    await live(page);
+    const id = newCallId();
+    await sendEvent(t.url, 'dial-in', { ...inbound(id, '0003*312', '0015559876543'), CallStatus: 'CALLING' });
+    await card(page).locator('h2', { hasText: 'Maria Garcia' }).waitFor({ timeout: 10_000 });
+    const wrapUp = card(page).locator('form.wrap-up');
+    await wrapUp.getByLabel('Notes').fill('Typed before the link ran out.');
+    // The stream ends at expiry and the page says the link is refused.
+    await page.locator('#connection[data-state="refused"]').waitFor({ timeout: 20_000 });
+    await wrapUp.getByRole('button', { name: 'Save', exact: true }).click();
+    const error = wrapUp.locator('.error');
+    await error.filter({ hasText: /^Not saved: The agent link expired at / }).waitFor({ timeout: 10_000 });
+    await expect(error.getAttribute('role')).resolves.toBe('alert');
+    await expect(wrapUp.getByLabel('Notes').inputValue()).resolves.toBe('Typed before the link ran out.');
+    await close();
+  });
+
   it('fits a narrow screen: nothing wider than the phone, the wrap-up usable', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 360, height: 740 });
