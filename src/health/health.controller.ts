@@ -1,13 +1,12 @@
-import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { CallStateService } from '../calls/call-state.service';
-import { ConnectionPauseService } from '../crm/connection-pause.service';
-import { CrmHealth } from '../crm/crm-provider';
-import { CrmRegistry } from '../crm/crm-registry.service';
+import { APP_ENV } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
+import { maskRedisUrl } from '../logging/logger';
+import { EventQueueService } from '../queue/event-queue.service';
 import { pingSlotOf } from '../queue/redis';
+import { ConnectionStatus, CrmWatch } from './crm-watch.service';
 import { SpoolService } from '../spool/spool.service';
-
-/** CRM health is asked at most this often: readiness probes must not spend the CRM's API quota. */
-const CRM_HEALTH_TTL_MS = 30_000;
 
 /**
  * Liveness: the process answers. Readiness: it can make events durable: Redis answers, or (in a
@@ -17,12 +16,11 @@ const CRM_HEALTH_TTL_MS = 30_000;
  */
 @Controller('health')
 export class HealthController {
-  private readonly crmHealth = new Map<string, { at: number; health: CrmHealth }>();
-
   constructor(
     private readonly calls: CallStateService,
-    private readonly crm: CrmRegistry,
-    private readonly pauses: ConnectionPauseService,
+    private readonly watch: CrmWatch,
+    private readonly queues: EventQueueService,
+    @Inject(APP_ENV) private readonly env: AppEnv,
     @Optional() private readonly spool?: SpoolService,
   ) {}
 
@@ -41,7 +39,7 @@ export class HealthController {
         new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
       ]);
     } catch (err) {
-      const redis = { ok: false, error: (err as Error).message };
+      const redis = { ok: false, error: (err as Error).message, problem: `Redis at ${maskRedisUrl(this.env.redisUrl)} does not answer (${(err as Error).message}): events cannot be made durable in Redis until it does.` };
       const spool = this.spool?.status();
       // Still ready while the spool keeps events: a load balancer that took every instance out would lose them all.
       // (No CRM report here: pauses are kept in Redis.)
@@ -49,30 +47,35 @@ export class HealthController {
       throw new ServiceUnavailableException({ statusCode: 503, status: 'unavailable', redis, ...(spool ? { spool } : {}) });
     }
     const redis = { ok: true, latencyMs: Date.now() - started };
-    return { status: 'ready', redis, ...(this.spool ? { spool: this.spool.status() } : {}), crm: await this.crmStatus() };
+    const [crm, failedCallLogs] = await Promise.all([this.crmStatus(), this.failedCallLogs()]);
+    return { status: 'ready', redis, ...(this.spool ? { spool: this.spool.status() } : {}), crm, failedCallLogs, ...problemsOf(crm, failedCallLogs) };
   }
 
-  private async crmStatus() {
-    const entries = await Promise.all(
-      this.crm.names().map(async (name) => {
-        const [health, paused] = await Promise.all([this.health(name), this.pauses.pausedUntil(name).catch(() => undefined)]);
-        return [name, { ...health, ...(paused ? { pausedUntil: new Date(paused.until).toISOString(), pauseReason: paused.reason } : {}) }] as const;
-      }),
-    );
-    return Object.fromEntries(entries);
+  /** Each CRM connection's health (checked at most every 30 s) and pause, from the watcher that also alerts on them. */
+  private crmStatus() {
+    return this.watch.status();
   }
 
-  private async health(name: string): Promise<CrmHealth> {
-    const cached = this.crmHealth.get(name);
-    if (cached && Date.now() - cached.at < CRM_HEALTH_TTL_MS) return cached.health;
-    const health = await Promise.race([
-      this.crm
-        .get(name)
-        .health()
-        .catch((err: Error) => ({ ok: false, detail: err.message })),
-      new Promise<CrmHealth>((r) => setTimeout(() => r({ ok: false, detail: 'health check timed out after 2 s' }), 2000).unref()),
-    ]);
-    this.crmHealth.set(name, { at: Date.now(), health });
-    return health;
+  /** Failed call logs waiting for ops (replay or discard); undefined when Redis does not say in time. */
+  private async failedCallLogs(): Promise<number | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([this.queues.callLog.getFailedCount(), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 500)))]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
+}
+
+/** What needs a person, in plain words (readiness stays 200: events are still accepted and wait). */
+function problemsOf(crm: Record<string, ConnectionStatus>, failedCallLogs: number | undefined): { problems?: string[] } {
+  const problems: string[] = [];
+  for (const [name, c] of Object.entries(crm)) {
+    if (!c.ok) problems.push(`CRM connection "${name}" fails its health check (${c.detail}): lookups fail and its call logs wait. Check its credentials.`);
+    if (c.pausedUntil) problems.push(`CRM connection "${name}" is paused until ${c.pausedUntil} (${c.pauseReason}): its call logs wait.`);
+  }
+  if (failedCallLogs) problems.push(`${failedCallLogs} call log(s) failed for good: see GET /admin/jobs/failed, then replay or discard them.`);
+  return problems.length ? { problems } : {};
 }

@@ -79,3 +79,11 @@ export class PinoNestLogger implements LoggerService {
     this.logger.trace({ context }, String(message));
   }
 }
+
+/** A Redis URL fit for a log line or a health answer: its password (and a bare token user) hidden. */
+export function maskRedisUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
+    const colon = auth.indexOf(':');
+    return `${scheme}${colon >= 0 ? `${auth.slice(0, colon)}:***` : '***'}@`;
+  });
+}
