@@ -74,6 +74,7 @@ export class WrapUpService {
       ...previous,
       ...definedOnly(patch),
       notes: patch.notes !== undefined ? patch.notes.trim() || undefined : previous?.notes,
+      disposition: patch.disposition !== undefined ? patch.disposition || undefined : previous?.disposition,
       by: extension,
       // Strictly increasing, so every save is a distinct update (and update job).
       savedAt: Math.max(Date.now(), (previous?.savedAt ?? 0) + 1),

@@ -7,7 +7,7 @@
 export interface WrapUp {
   /** Free text, at most MAX_NOTES characters. */
   notes?: string;
-  /** A key of the connection's dispositions. */
+  /** A key of the connection's dispositions ('' in a save clears it). */
   disposition?: string;
   /** The CRM record the call belongs to (one of the lookup's matches, or a contact created from the card). */
   recordId?: string;

@@ -266,6 +266,12 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     this.log.info({ event: 'crm.follow_up_created', callId: record.callId, connection, taskId: task.id, created: task.created }, 'follow-up task created for a missed call');
   }
 
+  /** The call (or its update) failed for good: a wrap-up waiting for it says so on the cards, with the reason. */
+  private async wrapUpFailed(call: CallToLog, reason: string): Promise<void> {
+    const wrapUp = await this.calls.wrapUp(call.record.callId, call.connection);
+    if (wrapUp && wrapUp.state === 'saved') await this.setWrapUpState(call, { ...wrapUp, state: 'failed', reason: `Not written to the CRM: ${reason}. Ops can replay it.` });
+  }
+
   private async setWrapUpState(call: CallToLog, wrapUp: StoredWrapUp): Promise<void> {
     await this.calls.saveWrapUp(call.record.callId, call.connection, wrapUp);
     const { created: _created, ...view } = wrapUp;
@@ -311,10 +317,11 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     try {
       return await work();
     } catch (err) {
-      if (!(err instanceof CrmError)) throw await this.lastAttempt(job, record, connection, err as Error);
+      if (!(err instanceof CrmError)) throw await this.lastAttempt(job, call, err as Error);
       switch (err.kind) {
         case 'permanent':
           await this.calls.annotate(record.callId, record.extension, 'log', { status: 'failed', reason: err.message, connection, at: Date.now() });
+          await this.wrapUpFailed(call, err.message);
           this.metrics.calls.inc({ result: 'failed', reason: 'permanent CRM error' });
           throw new UnrecoverableError(`${connection}: ${err.message}`);
         case 'rate-limited':
@@ -327,7 +334,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
         }
         default:
           // retryable and auth: BullMQ retries with exponential back-off and jitter
-          throw await this.lastAttempt(job, record, connection, err);
+          throw await this.lastAttempt(job, call, err);
       }
     }
   }
@@ -346,10 +353,12 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
   }
 
   /** On its last attempt a retryable failure is final: noted on the call and counted, like a permanent one. */
-  private async lastAttempt(job: Job, record: CallRecord, connection: string, err: Error): Promise<Error> {
+  private async lastAttempt(job: Job, call: CallToLog, err: Error): Promise<Error> {
+    const { record, connection } = call;
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
       const reason = `${err.message} (attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1})`;
       await this.calls.annotate(record.callId, record.extension, 'log', { status: 'failed', reason, connection, at: Date.now() }).catch(() => undefined);
+      await this.wrapUpFailed(call, reason).catch(() => undefined);
       this.metrics.calls.inc({ result: 'failed', reason: 'retries exhausted' });
     }
     return err;

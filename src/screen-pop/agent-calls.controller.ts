@@ -31,7 +31,8 @@ const wrapUpBody = z
   .object({
     ...callRef,
     notes: z.string().max(MAX_NOTES, `notes are at most ${MAX_NOTES} characters`).optional(),
-    disposition: z.string().min(1).max(40).optional(),
+    // '' clears a disposition chosen before.
+    disposition: z.string().max(40).optional(),
     recordId: z.string().min(1).max(255).optional(),
     done: z.boolean().optional(),
   })

@@ -41,6 +41,7 @@ mappings:
     "0003*204": { owner: { id: "204" }, label: "Ann Lee" }
     "0003*205": { owner: { id: "205" }, label: "Bob Diaz" }
     "0003*206": { owner: { id: "206" } }
+    "0003*299": { owner: { email: nobody@example.com } }
     "0004*204": { owner: { id: "4204" } }
     "0004*205": { owner: { id: "4205" } }
 `,
@@ -200,6 +201,20 @@ mappings:
       await eventually(() => (String(activities(id)[0]?.properties.hs_call_body).startsWith('Second thoughts') ? true : undefined), 15_000, 'the edited notes on the activity');
       expect(activities(id)).toHaveLength(1);
       expect(activities(id)[0].properties.hs_call_disposition).toBe('b2cf5968-551e-4856-9783-52b3da59a7d0');
+    });
+
+    it('a saved disposition can be cleared; a wrap-up whose call fails for good says so on the card, with the reason', async () => {
+      const id = newCallId();
+      const wrapUps = t.app.get(WrapUpService);
+      await send('dial-in', id, '0003*299', 'CALLING');
+      await send('answer-in', id, '0003*299');
+      await wrapUps.save(id, '0003*299', { notes: 'Important', disposition: 'connected' });
+      expect((await wrapUps.save(id, '0003*299', { disposition: '' })).disposition).toBeUndefined();
+      // The owner's e-mail matches no HubSpot user: a permanent failure, left for ops to fix and replay.
+      await send('hangup', id, '0003*299', 'ANSWER');
+      const failed = await eventually(() => updates.find((u) => u.record.callId === id && u.wrapUp?.state === 'failed'), 15_000, 'the failed wrap-up on the card');
+      expect(failed.wrapUp).toMatchObject({ notes: 'Important', reason: expect.stringContaining('nobody@example.com') });
+      expect(activities(id)).toHaveLength(0);
     });
 
     it('refuses a disposition the connection does not offer and a record that was not found for the caller', async () => {

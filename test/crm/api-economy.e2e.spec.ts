@@ -91,7 +91,10 @@ mappings:
     const searches = () => hs.requests.filter((r) => r.path === '/crm/v3/objects/contacts/search').length;
     const before = searches();
     expect((await sendEvent(t.url, 'dial-in', { CallID: callId, CallerIDNum: from, CalledExtension: '0003*220', CallFlow: 'IN', CallStatus: 'CALLING' })).status).toBe(202);
-    await eventually(() => (searches() > before ? true : undefined), 10_000, 'the pop lookup');
+    // The pop's lookup: the contact search, then the card's context (the caller's open deals).
+    const deals = () => hs.requests.filter((r) => r.path === '/crm/v3/objects/deals/search').length;
+    const dealsBefore = deals();
+    await eventually(() => (searches() > before && deals() > dealsBefore ? true : undefined), 10_000, 'the pop lookup');
     const requestsBefore = hs.requests.length;
     const calls = hs.calls().length;
     expect((await hangup(callId, from, '0003*220')).status).toBe(202);

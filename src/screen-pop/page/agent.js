@@ -554,7 +554,8 @@
     const ui = call.ui;
     if (ui.busy) return;
     const body = { callId: call.record.callId, extension: call.record.extension, notes: ui.notes.value };
-    if (ui.disposition.value) body.disposition = ui.disposition.value;
+    // Always sent: '' ("— choose —") clears a disposition saved before.
+    if (!ui.disposition.disabled) body.disposition = ui.disposition.value;
     const recordId = ui.records.hidden ? undefined : checkedRecord(ui);
     if (recordId) body.recordId = recordId;
     else if (call.created) body.recordId = call.created.id;
