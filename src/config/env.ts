@@ -43,6 +43,8 @@ export interface AppEnv {
   requestTimeoutMs: number;
   /** Where generated development secrets are kept (outside git). */
   secretsDir: string;
+  /** The secrets this development start read from (or generated into) secretsDir, for the start-up line. */
+  generatedSecrets: string[];
   /** The ingest's local spool for events Redis cannot take (see src/spool/); maxBytes 0 turns it off. */
   spool: { dir: string; maxBytes: number; replayPerSecond: number };
   /**
@@ -176,12 +178,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
     adminToken: secrets.ADMIN_TOKEN,
     agentLinkSecret: secrets.AGENT_LINK_SECRET,
     trustProxy: e.TRUST_PROXY,
-    publicUrl: e.PUBLIC_URL ?? (production ? undefined : `http://localhost:${e.PORT}`),
+    // Development without PUBLIC_URL: the listening address, set once the port is known (bootstrap).
+    publicUrl: e.PUBLIC_URL,
     agentStreams: { perLink: e.AGENT_STREAMS_PER_LINK, perAddress: e.AGENT_STREAMS_PER_ADDRESS, total: e.AGENT_STREAMS_MAX },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     secretsDir,
+    generatedSecrets: production ? [] : Object.keys(secrets).filter((name) => !env[name]?.trim() && !env[`${name}_FILE`]),
     spool: { dir: resolve(e.SPOOL_DIR), maxBytes: Math.round(e.SPOOL_MAX_MB * 1024 * 1024), replayPerSecond: e.SPOOL_REPLAY_PER_SECOND },
     secret: (name: string) => {
       const direct = env[name]?.trim();

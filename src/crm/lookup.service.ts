@@ -16,8 +16,13 @@ export interface LookupResult {
 /** A cache read started early (see LookupService.peek); undefined `hit` when the cache is off. */
 export interface CachePeek {
   key: string;
+  /** When the read was started (LookupService's sequence): a search that lands after it is newer than what it reads. */
+  seq: number;
   hit?: Promise<string | null>;
 }
+
+/** How long a landed search answers lookups whose cache read was already under way (a Redis round trip is far shorter). */
+const LANDED_KEEP_MS = 5000;
 
 /**
  * Hard ceiling on one lookup, for a provider that ignores its own time-out: the largest
@@ -33,6 +38,15 @@ export const LOOKUP_CEILING_MS = 30_000;
 @Injectable()
 export class LookupService {
   private readonly inflight = new Map<string, Promise<CrmMatch[]>>();
+  /**
+   * Searches that landed in the last few seconds, with the sequence number they landed at. A
+   * lookup whose cache read was started before a search landed can get "miss" from Redis after the
+   * search is no longer in flight; it takes the landed result instead of searching again. An
+   * entry without matches marks an invalidation: a search started before it neither lands nor
+   * writes the cache (it could hold the record the invalidation was for).
+   */
+  private readonly landed = new Map<string, { seq: number; matches?: CrmMatch[] }>();
+  private seq = 0;
 
   constructor(
     private readonly crm: CrmRegistry,
@@ -52,7 +66,7 @@ export class LookupService {
    */
   peek(connection: string, query: PhoneQuery): CachePeek {
     const key = this.key(connection, query);
-    return { key, hit: this.cacheOn(connection) ? this.crm.redis.get(key).catch(() => null) : undefined };
+    return { key, seq: ++this.seq, hit: this.cacheOn(connection) ? this.crm.redis.get(key).catch(() => null) : undefined };
   }
 
   /**
@@ -62,6 +76,7 @@ export class LookupService {
   async lookup(connection: string, query: PhoneQuery, opts: { bulk?: boolean; peeked?: CachePeek } = {}): Promise<LookupResult> {
     const key = this.key(connection, query);
     const cacheOn = this.cacheOn(connection);
+    const started = opts.peeked?.key === key ? opts.peeked.seq : ++this.seq;
     // With the cache off (both TTLs 0) nothing is ever stored: no read either.
     const read = opts.peeked?.key === key ? opts.peeked.hit : cacheOn ? this.crm.redis.get(key).catch(() => null) : undefined;
     const hit = read ? await read : null;
@@ -69,24 +84,49 @@ export class LookupService {
       this.metrics.lookupCache.inc({ connection, result: 'hit' });
       return { matches: JSON.parse(hit) as CrmMatch[], cached: true };
     }
+    const landed = this.landed.get(key);
+    if (landed?.matches && landed.seq > started) return { matches: landed.matches, cached: true };
     if (cacheOn) this.metrics.lookupCache.inc({ connection, result: 'miss' });
     let pending = this.inflight.get(key);
     if (!pending) {
+      const searchSeq = ++this.seq;
       const search = this.search(connection, query, opts.bulk ?? false);
       pending = search;
       this.inflight.set(key, search);
       // The caller gets the matches at once; the cache write goes on meanwhile, and the search
       // stays in flight until it lands, so a lookup of the number in between does not search again.
       void search
-        .then((matches) => this.remember(connection, key, matches), () => undefined)
-        .finally(() => this.inflight.delete(key));
+        .then(
+          async (matches) => {
+            if (this.invalidatedSince(key, searchSeq)) return;
+            await this.remember(connection, key, matches);
+            if (cacheOn && !this.invalidatedSince(key, searchSeq)) this.keep(key, { seq: ++this.seq, matches });
+          },
+          () => undefined,
+        )
+        .finally(() => this.inflight.get(key) === search && this.inflight.delete(key));
     }
     return { matches: await pending, cached: false };
   }
 
   /** Forgets what the cache holds for a number (after ops fixed the CRM record, say). */
   async invalidate(connection: string, query: PhoneQuery): Promise<boolean> {
-    return (await this.crm.redis.del(this.key(connection, query))) > 0;
+    const key = this.key(connection, query);
+    // A search already under way may predate the change the caller knows of: the next lookup searches anew.
+    this.inflight.delete(key);
+    this.keep(key, { seq: ++this.seq });
+    return (await this.crm.redis.del(key)) > 0;
+  }
+
+  private invalidatedSince(key: string, seq: number): boolean {
+    const entry = this.landed.get(key);
+    return !!entry && !entry.matches && entry.seq > seq;
+  }
+
+  /** Kept as long as a cache read (or a search) started before it can still be on its way. */
+  private keep(key: string, entry: { seq: number; matches?: CrmMatch[] }): void {
+    this.landed.set(key, entry);
+    setTimeout(() => this.landed.get(key) === entry && this.landed.delete(key), LANDED_KEEP_MS).unref();
   }
 
   private search(connection: string, query: PhoneQuery, bulk: boolean): Promise<CrmMatch[]> {
