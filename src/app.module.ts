@@ -10,6 +10,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { WorkersModule } from './queue/workers.module';
 import { ScreenPopModule } from './screen-pop/screen-pop.module';
 import { FileCrmModule } from './crm/file/file-crm.module';
+import { EmbedModule } from './embed/embed.module';
 
 /** ROLE decides what this process runs: the HTTP side, the workers, or both (the default). */
 @Module({})
@@ -23,7 +24,7 @@ export class AppModule {
         ConfigModule.forRoot(env, config, logger),
         MetricsModule,
         HealthModule,
-        ...(http ? [IngestModule, AdminModule, ScreenPopModule, FileCrmModule] : []),
+        ...(http ? [IngestModule, AdminModule, ScreenPopModule, FileCrmModule, EmbedModule] : []),
         ...(workers ? [WorkersModule] : []),
       ],
     };

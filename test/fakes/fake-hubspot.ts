@@ -30,7 +30,22 @@ export interface FakeHubSpotOptions {
   marketingContactsFromApps?: boolean;
   /** Object types on which the portal refuses a unique custom property (400), to exercise the search fallback. */
   uniqueRefusedOn?: ObjectType[];
+  /** The app developer account behind the calling settings endpoints: its API key (`hapikey`) and its apps' ids. */
+  developer?: { apiKey: string; appIds: string[] };
 }
+
+/** What POST /crm/v3/extensions/calling/{appId}/settings requires (HubSpot's reference marks every one required). */
+const CALLING_SETTINGS_FIELDS: Record<string, 'string' | 'number' | 'boolean'> = {
+  name: 'string',
+  url: 'string',
+  width: 'number',
+  height: 'number',
+  isReady: 'boolean',
+  supportsCustomObjects: 'boolean',
+  supportsInboundCalling: 'boolean',
+  usesCallingWindow: 'boolean',
+  usesRemote: 'boolean',
+};
 
 /** Properties HubSpot computes and the API may not write. */
 const READ_ONLY = new Set(['hs_marketable_status', 'hs_object_id', 'hs_createdate']);
@@ -43,6 +58,8 @@ export class FakeHubSpot extends FakeServer {
   readonly owners: { id: string; email: string; firstName: string; lastName: string; userId: number }[] = [];
   /** Custom properties per object type, name → hasUniqueValue. */
   readonly propertyDefs: Record<ObjectType, Map<string, boolean>> = { calls: new Map(), contacts: new Map(), tasks: new Map() };
+  /** Calling settings per app id (the calling extensions settings endpoints). */
+  readonly callingSettings = new Map<string, Record<string, unknown>>();
   private readonly tokens: Set<string>;
   private oauthTokens = new Set<string>();
   private seq = 100;
@@ -121,6 +138,12 @@ export class FakeHubSpot extends FakeServer {
 
   private gateCheck(req: FakeRequest): FakeResponse | undefined {
     if (req.path === '/oauth/v1/token') return undefined;
+    // Calling settings belong to the app's developer account: its API key, not a portal's token.
+    if (req.path.startsWith('/crm/v3/extensions/calling/')) {
+      return req.query.get('hapikey') === this.opts.developer?.apiKey && this.opts.developer?.apiKey
+        ? undefined
+        : { status: 401, body: { status: 'error', message: 'The API key provided is invalid.', correlationId: cid(), category: 'INVALID_AUTHENTICATION' } };
+    }
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!this.tokens.has(token) && !this.oauthTokens.has(token)) {
@@ -180,6 +203,8 @@ export class FakeHubSpot extends FakeServer {
         return { status: 200, body: view(found, req.query.get('properties')?.split(',')) };
       }
     }
+    const calling = /^\/crm\/v3\/extensions\/calling\/([^/]+)\/settings$/.exec(path);
+    if (calling) return this.callingSettingsRoute(method, calling[1], req.body);
     if (method === 'GET' && path === '/account-info/v3/details') {
       return { status: 200, body: { portalId: this.opts.portalId ?? 4242, uiDomain: this.opts.uiDomain ?? 'app.hubspot.com', timeZone: 'US/Eastern', companyCurrency: 'USD', additionalCurrencies: [], utcOffset: '-05:00', utcOffsetMilliseconds: -18_000_000, dataHostingLocation: 'na1' } };
     }
@@ -204,6 +229,44 @@ export class FakeHubSpot extends FakeServer {
       }
     }
     return notFound(`No route for ${method} ${path}`);
+  }
+
+  /**
+   * GET / POST (every field required; 409 when the app has settings) / PATCH (the fields given) /
+   * DELETE of an app's calling settings; 404 for an app of another account or without settings.
+   */
+  private callingSettingsRoute(method: string, appId: string, body: any): FakeResponse {
+    if (!this.opts.developer?.appIds.includes(appId)) return notFound(`App ${appId} does not belong to this developer account`);
+    const current = this.callingSettings.get(appId);
+    const invalid = (fields: Record<string, unknown>, all: boolean) => {
+      const wrong = Object.entries(CALLING_SETTINGS_FIELDS).filter(([k, type]) => (all || k in fields) && typeof fields[k] !== type);
+      const unknown = Object.keys(fields).filter((k) => !(k in CALLING_SETTINGS_FIELDS));
+      const names = [...wrong.map(([k, type]) => `${k} (${type})`), ...unknown.map((k) => `${k} (unknown)`)];
+      return names.length ? { status: 400, body: { status: 'error', message: `Invalid input JSON: ${names.join(', ')}`, correlationId: cid(), category: 'VALIDATION_ERROR' } } : undefined;
+    };
+    const now = new Date().toISOString();
+    if (method === 'GET') return current ? { status: 200, body: current } : notFound('No calling settings for this app');
+    if (method === 'POST') {
+      if (current) return { status: 409, body: { status: 'error', message: 'Calling settings already exist for this app', correlationId: cid(), category: 'CONFLICT' } };
+      const refused = invalid(body ?? {}, true);
+      if (refused) return refused;
+      const created = { ...body, createdAt: now, updatedAt: now };
+      this.callingSettings.set(appId, created);
+      return { status: 200, body: created };
+    }
+    if (method === 'PATCH') {
+      if (!current) return notFound('No calling settings for this app');
+      const refused = invalid(body ?? {}, false);
+      if (refused) return refused;
+      Object.assign(current, body, { updatedAt: now });
+      return { status: 200, body: current };
+    }
+    if (method === 'DELETE') {
+      if (!current) return notFound('No calling settings for this app');
+      this.callingSettings.delete(appId);
+      return { status: 204 };
+    }
+    return notFound(`No route for ${method} calling settings`);
   }
 
   private oauth(req: FakeRequest): FakeResponse {
