@@ -9,7 +9,7 @@ import { extensionsSchema } from './agent-token';
 const mintBody = z
   .object({
     extensions: extensionsSchema,
-    /** Omitted: the link does not expire (rotate AGENT_LINK_SECRET to revoke such links). */
+    /** Omitted: the link does not expire (revoke it with DELETE /admin/agent-links/:id). */
     ttlHours: z.number().positive().max(24 * 366).optional(),
   })
   .strict();
@@ -23,11 +23,12 @@ export class AgentLinksController {
     @Inject(APP_ENV) private readonly env: AppEnv,
   ) {}
 
+  /** Issued with an id: listed by GET /admin/agent-links and revocable with DELETE /admin/agent-links/:id. */
   @Post()
-  mint(@Body() body: unknown) {
+  async mint(@Body() body: unknown) {
     const parsed = mintBody.safeParse(body ?? {});
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    const link = this.links.mint(parsed.data.extensions, parsed.data.ttlHours);
+    const link = await this.links.issue(parsed.data.extensions, parsed.data.ttlHours);
     const path = `/agent?token=${link.token}`;
     // PUBLIC_URL, never the request's Host header: whoever sends the request chooses that, and a
     // link pointing elsewhere would hand the agent's token to that host.

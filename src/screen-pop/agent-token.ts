@@ -14,6 +14,8 @@ export interface AgentTokenPayload {
   iat: number;
   /** Expires at, seconds since the epoch; absent for a link that does not expire. */
   exp?: number;
+  /** The link's id, for listing and revoking it; absent in links minted without one (they stay valid). */
+  id?: string;
 }
 
 export const MAX_EXTENSIONS = 50;
@@ -28,10 +30,10 @@ export const extensionsSchema = z
   .refine((list) => new Set(list).size === list.length, 'an extension is listed twice');
 
 const payloadSchema = z
-  .object({ v: z.literal(1), ext: extensionsSchema, iat: z.number().int(), exp: z.number().int().optional() })
+  .object({ v: z.literal(1), ext: extensionsSchema, iat: z.number().int(), exp: z.number().int().optional(), id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() })
   .strict();
 
-export type AgentTokenProblem = 'missing' | 'malformed' | 'forged' | 'expired';
+export type AgentTokenProblem = 'missing' | 'malformed' | 'forged' | 'expired' | 'revoked';
 
 export class AgentTokenError extends Error {
   constructor(
@@ -43,10 +45,10 @@ export class AgentTokenError extends Error {
   }
 }
 
-export function signAgentToken(secret: string, extensions: string[], opts: { ttlHours?: number; now?: number } = {}): { token: string; payload: AgentTokenPayload } {
+export function signAgentToken(secret: string, extensions: string[], opts: { ttlHours?: number; now?: number; id?: string } = {}): { token: string; payload: AgentTokenPayload } {
   const ext = extensionsSchema.parse(extensions);
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
-  const payload: AgentTokenPayload = { v: 1, ext, iat, ...(opts.ttlHours ? { exp: iat + Math.round(opts.ttlHours * 3600) } : {}) };
+  const payload: AgentTokenPayload = { v: 1, ext, iat, ...(opts.ttlHours ? { exp: iat + Math.round(opts.ttlHours * 3600) } : {}), ...(opts.id ? { id: opts.id } : {}) };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return { token: `${body}.${mac(secret, body).toString('base64url')}`, payload };
 }

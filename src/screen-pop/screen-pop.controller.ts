@@ -108,9 +108,11 @@ export class ScreenPopController {
     const stream = new AgentStream(link.ext, start, sink);
     let closed = false;
     let expiry: NodeJS.Timeout | undefined;
+    let stopWatching: (() => void) | undefined;
     raw.on('close', () => {
       closed = true;
       clearTimeout(expiry);
+      stopWatching?.();
       this.hub.remove(stream);
       slot.release();
     });
@@ -127,6 +129,8 @@ export class ScreenPopController {
     if (closed) return this.hub.remove(stream);
     stream.event('ready', { extensions: link.ext, expiresAt: link.exp ? new Date(link.exp * 1000).toISOString() : null, serverTime: Date.now() });
     expiry = this.closeAtExpiry(link, stream);
+    // A link revoked by ops ends its streams; the page's reconnect is refused (403) and says so.
+    stopWatching = this.links.onRevoked(link, () => stream.close());
     this.log.info({ event: 'agent.stream.opened', extensions: link.ext, replayFrom: sent === undefined ? 'last minute' : 'Last-Event-ID' }, 'agent page connected');
   }
 

@@ -14,5 +14,7 @@ import { UpdateHub } from './update-hub.service';
   imports: [CallsModule, MappingsModule, WrapUpModule],
   controllers: [ScreenPopController, AgentLinksController, AgentCallsController],
   providers: [AgentLinks, UpdateHub, AdminAuthGuard],
+  // The ops console lists and revokes agent links.
+  exports: [AgentLinks],
 })
 export class ScreenPopModule {}
