@@ -24,6 +24,10 @@ export interface AppEnv {
   ingestTokens: string[];
   ingestAllowCidrs: string[];
   adminToken: string;
+  /** Mapping rules can be edited through the admin API and console (off where the config is managed in git). */
+  adminConfigEditing: boolean;
+  /** The admin API and console show callers' numbers in full (else masked like the logs). */
+  adminFullNumbers: boolean;
   /** HMAC key that signs agent screen-pop links. */
   agentLinkSecret: string;
   /**
@@ -76,6 +80,8 @@ const fields = z.object({
   CONFIG_FILE: z.string().min(1).default('config/connector.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FULL_NUMBERS: bool.default(false),
+  ADMIN_CONFIG_EDITING: z.enum(['on', 'off']).default('on'),
+  ADMIN_FULL_NUMBERS: bool.default(false),
   INGEST_ALLOW_CIDRS: z.string().default(''),
   TRUST_PROXY: z
     .string()
@@ -176,6 +182,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
     ingestTokens,
     ingestAllowCidrs: splitList(e.INGEST_ALLOW_CIDRS),
     adminToken: secrets.ADMIN_TOKEN,
+    adminConfigEditing: e.ADMIN_CONFIG_EDITING === 'on',
+    adminFullNumbers: e.ADMIN_FULL_NUMBERS,
     agentLinkSecret: secrets.AGENT_LINK_SECRET,
     trustProxy: e.TRUST_PROXY,
     // Development without PUBLIC_URL: the listening address, set once the port is known (bootstrap).

@@ -1,0 +1,235 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { CallRecord } from '../calls/call-record';
+import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
+import { APP_ENV } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
+import { maskNumber } from '../logging/logger';
+import { EventQueueService } from '../queue/event-queue.service';
+import { JobName, LogCallJobData, logCallJobId } from '../queue/queues';
+
+/** Why a call was not logged, as ops group them. */
+export type UnloggedCategory = 'crm-refused' | 'owner-not-found' | 'retries-exhausted' | 'unmapped' | 'unknown-caller-ignored' | 'record-expired' | 'off-by-rule' | 'other';
+
+export const CATEGORY_LABELS: Record<UnloggedCategory, { label: string; hint: string }> = {
+  'owner-not-found': { label: 'Owner not found', hint: 'The mapping names an owner the CRM does not have. Fix the owner in Mappings (or the CRM user), then replay.' },
+  'crm-refused': { label: 'CRM refused it', hint: 'The CRM answered with an error that a retry cannot fix. Fix the cause in the CRM or the mapping, then replay.' },
+  'retries-exhausted': { label: 'Retries exhausted', hint: 'The CRM kept failing (down, credentials, time-outs) through every attempt. Replay once it answers again.' },
+  unmapped: { label: 'Unmapped extension', hint: 'No mapping rule gives the extension a connection. Add one in Mappings, then replay.' },
+  'unknown-caller-ignored': { label: 'Unknown caller ignored', hint: 'No CRM record matched and the rule says unknownCaller: ignore. Change the action or add the contact, then replay.' },
+  'record-expired': { label: 'Call record expired', hint: 'The call\'s events were gone before it was logged (calls.recordTtlHours). It cannot be replayed.' },
+  'off-by-rule': { label: 'Not logged by rule', hint: 'The mapping turns logging off for such calls (internal calls, logMissed, logOutbound…). Change the rule to log them, then replay.' },
+  other: { label: 'Other', hint: 'See the reason.' },
+};
+
+/** What the workers noted on a call's `log` (see CallLogProcessor). */
+interface LogNote {
+  status: 'logged' | 'skipped' | 'failed' | 'updated' | 'discarded';
+  reason?: string;
+  connection?: string;
+  at?: number;
+  activity?: { id: string; url?: string };
+  was?: LogNote;
+}
+
+export interface UnloggedCall {
+  /** The call-log job: what replay and discard act on. */
+  jobId: string;
+  callId: string;
+  extension: string;
+  category: UnloggedCategory;
+  status: 'failed' | 'skipped';
+  reason: string;
+  connection?: string;
+  at?: string;
+  attempts?: string;
+  /** Replay re-runs this same job (failed, or completed with a skip); a removed job cannot be replayed. */
+  replayable: boolean;
+  call?: ShownCall;
+}
+
+export type ShownCall = Omit<CallRecord, 'extra'> & { extra?: Record<string, string> };
+
+/**
+ * Skips that are not "unlogged": a leg of a customer call another job logs once for the whole call.
+ * They are the processor's own wording (src/queue/call-log.processor.ts).
+ */
+const COVERED_BY_ANOTHER_JOB = [/^part of a call still going on/, /^logged once for the whole call/];
+
+/**
+ * The unlogged-calls inbox: failed call-log jobs and calls the log job skipped, grouped by why,
+ * with replay and discard. Replay only ever re-runs the call's own (keyed) job, never adds one, and
+ * the processor's logged marker makes a call already in the CRM a no-op: nothing here logs twice.
+ */
+@Injectable()
+export class UnloggedCallsService {
+  constructor(
+    private readonly calls: CallStateService,
+    private readonly queues: EventQueueService,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+  ) {}
+
+  async list(): Promise<UnloggedCall[]> {
+    const found = new Map<string, UnloggedCall>();
+    for (const job of await this.queues.callLog.getFailed(0, 999)) {
+      if (!job?.id) continue;
+      const notes = await this.calls.annotations(job.data.callId, job.data.extension);
+      const note = notes.log as LogNote | undefined;
+      if (note?.status === 'discarded') continue;
+      const reason = (note?.status === 'failed' && note.reason) || job.failedReason || 'failed';
+      const attemptsAllowed = job.opts.attempts ?? 1;
+      // The processor notes "(attempt N of M)" when the last attempt of a retryable failure fails.
+      const exhausted = / \(attempt \d+ of \d+\)$/.test(reason) || (note?.status !== 'failed' && job.attemptsMade >= attemptsAllowed && attemptsAllowed > 1);
+      found.set(job.id, {
+        jobId: job.id,
+        callId: job.data.callId,
+        extension: job.data.extension,
+        category: exhausted ? 'retries-exhausted' : failureCategory(reason),
+        status: 'failed',
+        reason: job.name === JobName.UpdateCall ? `wrap-up update: ${reason}` : reason,
+        connection: note?.connection,
+        at: new Date(job.finishedOn ?? note?.at ?? job.timestamp).toISOString(),
+        attempts: `${job.attemptsMade} of ${attemptsAllowed}`,
+        replayable: true,
+        call: this.show(await this.calls.get(job.data.callId, job.data.extension)),
+      });
+    }
+    for (const call of await this.calls.recent(RECENT_CALLS_KEPT)) {
+      const note = call.log as LogNote | undefined;
+      if (note?.status !== 'skipped' || !note.reason || COVERED_BY_ANOTHER_JOB.some((re) => re.test(note.reason!))) continue;
+      const jobId = logCallJobId(call.callId, call.extension);
+      if (found.has(jobId)) continue;
+      const job = await Job.fromId<LogCallJobData>(this.queues.callLog, jobId);
+      const { pop: _pop, log: _log, ...record } = call;
+      found.set(jobId, {
+        jobId,
+        callId: call.callId,
+        extension: call.extension,
+        category: skipCategory(note.reason),
+        status: 'skipped',
+        reason: note.reason,
+        connection: note.connection,
+        at: note.at ? new Date(note.at).toISOString() : undefined,
+        replayable: !!job && (await job.isCompleted()),
+        call: this.show(record as CallRecord),
+      });
+    }
+    return [...found.values()].sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
+  }
+
+  /** Groups in a fixed order (what ops can fix first), each with its label and what to do. */
+  grouped(calls: UnloggedCall[]) {
+    const order = Object.keys(CATEGORY_LABELS) as UnloggedCategory[];
+    return order
+      .map((category) => ({ category, ...CATEGORY_LABELS[category], calls: calls.filter((c) => c.category === category) }))
+      .filter((g) => g.calls.length > 0);
+  }
+
+  /**
+   * Re-runs each call's own job: a failed one is retried, a completed one that skipped the call
+   * runs again (with the mapping as it is now). Jobs that are running, waiting or gone are refused
+   * with the reason. Returns when each was queued, so the caller can watch for its new outcome.
+   */
+  async replay(jobIds: string[]): Promise<{ replayed: { jobId: string; at: number }[]; refused: { jobId: string; why: string }[] }> {
+    const replayed: { jobId: string; at: number }[] = [];
+    const refused: { jobId: string; why: string }[] = [];
+    for (const jobId of jobIds) {
+      const job = await Job.fromId(this.queues.callLog, jobId);
+      if (!job) {
+        refused.push({ jobId, why: 'the job is gone (completed call-log jobs are kept 24 hours): it cannot be replayed' });
+        continue;
+      }
+      const state = await job.getState();
+      const note = (await this.calls.annotations(job.data.callId, job.data.extension)).log as LogNote | undefined;
+      if (state === 'completed' && note?.status === 'logged') {
+        refused.push({ jobId, why: 'already logged' });
+        continue;
+      }
+      if (state !== 'failed' && state !== 'completed') {
+        refused.push({ jobId, why: `the job is ${state}: it runs by itself` });
+        continue;
+      }
+      const at = Date.now();
+      try {
+        await job.retry(state);
+        replayed.push({ jobId, at });
+      } catch (err) {
+        refused.push({ jobId, why: `could not replay: ${(err as Error).message}` });
+      }
+    }
+    return { replayed, refused };
+  }
+
+  /** Takes calls out of the inbox with a reason: a failed job is removed, and the call keeps a note of who discarded it and why. */
+  async discard(jobIds: string[], reason: string): Promise<{ discarded: string[]; refused: { jobId: string; why: string }[] }> {
+    const discarded: string[] = [];
+    const refused: { jobId: string; why: string }[] = [];
+    for (const jobId of jobIds) {
+      const job = await Job.fromId<LogCallJobData>(this.queues.callLog, jobId);
+      const target = job?.data ?? (await this.fromRecent(jobId));
+      if (!target) {
+        refused.push({ jobId, why: 'no such call in the inbox' });
+        continue;
+      }
+      const state = job ? await job.getState() : 'gone';
+      if (job && state !== 'failed' && state !== 'completed') {
+        refused.push({ jobId, why: `the job is ${state}: wait for its outcome` });
+        continue;
+      }
+      const was = (await this.calls.annotations(target.callId, target.extension)).log as LogNote | undefined;
+      if (was?.status === 'logged') {
+        refused.push({ jobId, why: 'already logged' });
+        continue;
+      }
+      if (job && state === 'failed') await job.remove();
+      await this.calls.annotate(target.callId, target.extension, 'log', { status: 'discarded', reason, at: Date.now(), ...(was ? { was } : {}) });
+      discarded.push(jobId);
+    }
+    return { discarded, refused };
+  }
+
+  /** Where a replayed job stands: its queue state and the latest note on its call. */
+  async result(jobId: string) {
+    const job = await Job.fromId<LogCallJobData>(this.queues.callLog, jobId);
+    if (!job) return undefined;
+    const state = await job.getState();
+    const note = (await this.calls.annotations(job.data.callId, job.data.extension)).log as LogNote | undefined;
+    return { jobId, state, callId: job.data.callId, extension: job.data.extension, log: note };
+  }
+
+  /** A record as the admin API shows it: numbers masked unless ADMIN_FULL_NUMBERS, extra parameters only with full numbers. */
+  show<T extends CallRecord | undefined>(record: T): T extends CallRecord ? ShownCall : undefined {
+    if (!record) return undefined as never;
+    if (this.env.adminFullNumbers) return record as never;
+    const { extra: _extra, ...rest } = record;
+    const mask = (p: CallRecord['caller']) => ({ ...p, number: maskNumber(p.number), did: maskNumber(p.did) });
+    return { ...rest, caller: mask(record.caller), callee: mask(record.callee), remoteNumber: maskNumber(record.remoteNumber) } as never;
+  }
+
+  private async fromRecent(jobId: string): Promise<{ callId: string; extension: string } | undefined> {
+    const members = await this.calls.redis.zrevrange(this.calls.recentKey(), 0, RECENT_CALLS_KEPT - 1);
+    for (const m of members) {
+      const [callId, extension] = JSON.parse(m) as [string, string];
+      if (logCallJobId(callId, extension) === jobId) return { callId, extension };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Groups for display only (retries are decided by the CrmError kind, elsewhere): the owner
+ * look-up's own messages (src/mappings/mapping.service.ts), else a refusal by the CRM.
+ */
+function failureCategory(reason: string): UnloggedCategory {
+  if (/No CRM user with e-mail|cannot look users up by e-mail/.test(reason)) return 'owner-not-found';
+  return 'crm-refused';
+}
+
+/** The skip reasons of src/queue/call-log.processor.ts and src/mappings/decide.ts. */
+function skipCategory(reason: string): UnloggedCategory {
+  if (reason === 'extension not mapped to a CRM connection') return 'unmapped';
+  if (reason.startsWith('unknown caller')) return 'unknown-caller-ignored';
+  if (reason.startsWith('call record expired')) return 'record-expired';
+  if (reason === 'internal call' || / is off$/.test(reason)) return 'off-by-rule';
+  return 'other';
+}
