@@ -19,6 +19,10 @@ import { loadFake, percentile, sleep, startConnector, stop } from './support.mjs
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const LATENCY = Number(process.env.BENCH_CRM_LATENCY_MS ?? 30);
+// BENCH_GROUP=5: each call rings a group of 5 extensions (one CallID, a Hangup per member: one
+// ANSWER, the others CANCEL), and a third scenario logs the same calls that way. One activity per
+// call means the CRM requests per logged call must not rise.
+const GROUP = Number(process.env.BENCH_GROUP ?? 1);
 const DRAIN_MS = Number(process.env.BENCH_DRAIN_SECONDS ?? 60) * 1000;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const port = Number(process.env.BENCH_PORT ?? 3912);
@@ -27,7 +31,7 @@ const work = mkdtempSync(join(tmpdir(), 'vncc-bench-economy-'));
 
 const number = (i) => `0015554${String(i % 100_000).padStart(6, '0')}`;
 
-async function scenario(name, hs, batchSize) {
+async function scenario(name, hs, batchSize, group = 1) {
   const prefix = `benchecon${randomBytes(3).toString('hex')}`;
   const configFile = join(work, `${name}.yaml`);
   writeFileSync(
@@ -63,12 +67,15 @@ mappings:
     if (wait > 1) await sleep(wait);
     const callId = `${prefix}.${i}`;
     sentAt.set(callId, Date.now());
-    const body = new URLSearchParams({ CallID: callId, CallerIDNum: number(i), CalledExtension: '0003*210', CallFlow: 'IN', CallStatus: 'ANSWER' });
-    inflight.push(
-      fetch(`http://127.0.0.1:${port}/voipnow/events/hangup?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
-        .then((r) => (r.status === 202 ? r.arrayBuffer() : (refuse(r.status), r.arrayBuffer())))
-        .catch((e) => refuse(e.cause?.code ?? e.message)),
-    );
+    // The member that answered hangs up last; a group's others get CANCEL at once.
+    for (let k = group - 1; k >= 0; k--) {
+      const body = new URLSearchParams({ CallID: callId, CallerIDNum: number(i), CalledExtension: `0003*${210 + k}`, CallFlow: 'IN', CallStatus: k === 0 ? 'ANSWER' : 'CANCEL' });
+      inflight.push(
+        fetch(`http://127.0.0.1:${port}/voipnow/events/hangup?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+          .then((r) => (r.status === 202 ? r.arrayBuffer() : (refuse(r.status), r.arrayBuffer())))
+          .catch((e) => refuse(e.cause?.code ?? e.message)),
+      );
+    }
   }
   await Promise.all(inflight);
   const sendEnd = Date.now();
@@ -89,6 +96,7 @@ mappings:
   redis.disconnect();
   return {
     scenario: name,
+    group,
     callsSent: total,
     refused,
     callsLogged: keys.size,
@@ -118,6 +126,8 @@ try {
   console.log(JSON.stringify(batched));
   const naive = await scenario('naive (one request per item)', hs, 1);
   console.log(JSON.stringify(naive));
+  const grouped = GROUP > 1 ? await scenario(`batched, ring groups of ${GROUP}`, hs, 100, GROUP) : undefined;
+  if (grouped) console.log(JSON.stringify(grouped));
   console.log(
     JSON.stringify({
       rate: RATE,
@@ -125,6 +135,7 @@ try {
       crmLatencyMs: LATENCY,
       throughputRatio: +(batched.loggedPerSecond / naive.loggedPerSecond).toFixed(1),
       requestsPerCallRatio: +(naive.requestsPerLoggedCall / batched.requestsPerLoggedCall).toFixed(1),
+      ...(grouped ? { ringGroupRequestsPerCallVsSingle: +(grouped.requestsPerLoggedCall / batched.requestsPerLoggedCall).toFixed(2), ringGroupDuplicates: grouped.duplicates } : {}),
     }),
   );
 } finally {

@@ -42,6 +42,12 @@ describe(mergeLegs.name, () => {
     expect(call.record).toMatchObject({ outcome: 'answered', answeredAt: 2000, endedAt: 92_000, talkSeconds: 90 });
   });
 
+  it('without Answer events (only Dial-In and Hangup configured), the leg whose Hangup says ANSWER owns the call', () => {
+    const call = mergeLegs([leg('0003*204', { startedAt: 1000, endedAt: 5000, outcome: 'missed' }), leg('0003*205', { startedAt: 1000, endedAt: 60_000, outcome: 'answered' })]);
+    expect(call.owner).toBe('0003*205');
+    expect(call.record.outcome).toBe('answered');
+  });
+
   it('a leg still on the call keeps the call live and its end unknown', () => {
     const call = mergeLegs([leg('0003*204', { endedAt: 5000 }), leg('0003*205', { answeredAt: 5000, outcome: 'talking' })]);
     expect(call.record.outcome).toBe('talking');

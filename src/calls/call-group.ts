@@ -34,7 +34,10 @@ export function isLive(record: CallRecord): boolean {
 export function mergeLegs(records: CallRecord[]): CustomerCall {
   if (records.length === 0) throw new Error('mergeLegs needs at least one record');
   const byRing = [...records].sort((a, b) => a.startedAt - b.startedAt || a.extension.localeCompare(b.extension));
-  const answered = byRing.filter((r) => r.answeredAt !== undefined).sort((a, b) => a.answeredAt! - b.answeredAt! || a.extension.localeCompare(b.extension));
+  // A leg's Hangup says ANSWER even where VoipNow is not set up to send Answer events.
+  const tookIt = (r: CallRecord) => r.answeredAt !== undefined || r.outcome === 'answered' || r.outcome === 'talking';
+  const when = (r: CallRecord) => r.answeredAt ?? r.endedAt ?? Number.MAX_SAFE_INTEGER;
+  const answered = byRing.filter(tookIt).sort((a, b) => when(a) - when(b) || a.extension.localeCompare(b.extension));
   const owner = answered[0] ?? byRing[0];
   const startedAt = byRing[0].startedAt;
   const ends = records.map((r) => r.endedAt).filter((t): t is number => t !== undefined);
