@@ -122,6 +122,28 @@ describe('Ops console in Chromium', () => {
     await expect(page.evaluate(() => (globalThis as any).sessionStorage.getItem('vncc-admin-token'))).resolves.toBe(TEST_ADMIN_TOKEN);
     expect(await context.cookies()).toEqual([]);
 
+    // Keyboard: from the top, Tab reaches the skip link and the sections, each with a visible focus ring; Enter opens one and focuses its heading.
+    // (A reload: the token is still in this tab's sessionStorage, and focus starts at the top.)
+    await page.reload();
+    await page.locator('#connections tr[data-connection="hs"]').waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const { document, getComputedStyle } = globalThis as any;
+        const el = document.activeElement;
+        const style = getComputedStyle(el);
+        return `${el.tagName.toLowerCase()}:${el.textContent.trim().replace(/\s+\d+$/, '')}|${style.outlineStyle !== 'none' && style.outlineWidth !== '0px' ? 'ring' : 'no ring'}`;
+      });
+    const reached: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      await page.keyboard.press('Tab');
+      reached.push(await focused());
+    }
+    expect(reached).toEqual(['a:Skip to content|ring', 'a:Overview|ring', 'a:Unlogged calls|ring']);
+    await page.keyboard.press('Enter');
+    await page.locator('#view-inbox').waitFor({ state: 'visible' });
+    await expect(focused()).resolves.toBe('h2:Unlogged calls|ring');
+    await go('overview');
+
     // Pause and resume from the overview.
     await hsRow.locator('button', { hasText: 'Pause 1 h' }).click();
     await page.locator('#connections tr[data-connection="hs"] .state-paused').waitFor();
@@ -245,6 +267,18 @@ describe('Ops console in Chromium', () => {
     );
     await expect(page.locator('#rule-problems .error').textContent()).resolves.toContain('the file was not changed');
     expect(readFileSync(file, 'utf8')).toBe(text);
+
+    // The effective rule of an extension, and a lookup on its connection.
+    await page.locator('#resolve-extension').fill('0003*211');
+    await page.locator('#resolve-form button[type="submit"]').click();
+    await page.locator('#resolve-result dl').waitFor();
+    await expect(page.locator('#resolve-result p').textContent()).resolves.toBe('Matched at the extension level. Rules applied, least specific first: organisations.0003* → extensions.0003*211.');
+    await expect(page.locator('#resolve-result dl').textContent()).resolves.toContain('Connectionhs' + 'Owner' + 'bob@example.com' + 'CountryUS');
+    await page.locator('#lookup-connection').selectOption('hs');
+    await page.locator('#lookup-number').fill('+1 555 123 4567');
+    await page.locator('#lookup-form button[type="submit"]').click();
+    await page.locator('#lookup-result .matches li').waitFor();
+    await expect(page.locator('#lookup-result .matches li').textContent()).resolves.toMatch(/^Jane Roe, Acme · contact \d+ · matched on phone$/);
     await shot('mappings');
   });
 
