@@ -15,6 +15,7 @@ import { MappingService } from '../mappings/mapping.service';
 import { EventQueueService } from '../queue/event-queue.service';
 import { QueueName } from '../queue/queues';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { shownCall } from './shown-call';
 
 const lookupBody = z.object({ connection: z.string().min(1), number: z.string().min(1).max(64), country: z.string().length(2).optional(), fresh: z.boolean().optional() }).strict();
 const replayBody = z.object({ queue: z.enum(QueueName).default(QueueName.CallLog), ids: z.array(z.string()).optional() }).strict();
@@ -152,7 +153,8 @@ export class AdminController {
   /** The last calls with what happened to each: popped, logged as which record, or skipped because... */
   @Get('calls/recent')
   async recent(@Query('limit') limit = '50') {
-    return { calls: await this.calls.recent(Math.min(500, Number(limit) || 50)) };
+    // Numbers masked unless ADMIN_FULL_NUMBERS, as everywhere in the admin API.
+    return { calls: (await this.calls.recent(Math.min(500, Number(limit) || 50))).map((call) => shownCall(call, this.env.adminFullNumbers)) };
   }
 
   private queue(name: string): Queue {

@@ -1,11 +1,14 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
+import { APP_ENV } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
 import { EXTENSION_PATTERN, ORGANISATION_PATTERN } from '../mappings/mapping.schema';
 import { AgentLinks } from '../screen-pop/agent-links.service';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { MappingEditor } from './mapping-editor.service';
 import { OpsOverviewService } from './ops-overview.service';
+import { shownCall } from './shown-call';
 import { UnloggedCallsService } from './unlogged-calls.service';
 
 const jobIds = z.array(z.string().min(1).max(300)).min(1, 'give at least one job id').max(1000);
@@ -54,6 +57,7 @@ export class OpsController {
     private readonly editor: MappingEditor,
     private readonly calls: CallStateService,
     private readonly links: AgentLinks,
+    @Inject(APP_ENV) private readonly env: AppEnv,
   ) {}
 
   /** Connections (state, health, budget), calls in the last hour and day, queue depths, agent pages. */
@@ -104,7 +108,7 @@ export class OpsController {
     );
     return {
       searched: `the last ${RECENT_CALLS_KEPT} calls`,
-      calls: found.slice(0, q.limit).map(({ pop, log, ...record }) => ({ ...this.unlogged.show(record), pop, log })),
+      calls: found.slice(0, q.limit).map((call) => shownCall(call, this.env.adminFullNumbers)),
     };
   }
 

@@ -4,9 +4,9 @@ import { CallRecord } from '../calls/call-record';
 import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { maskNumber } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
 import { JobName, LogCallJobData, logCallJobId } from '../queue/queues';
+import { ShownCall, shownCall } from './shown-call';
 
 /** Why a call was not logged, as ops group them. */
 export type UnloggedCategory = 'crm-refused' | 'owner-not-found' | 'retries-exhausted' | 'unmapped' | 'unknown-caller-ignored' | 'record-expired' | 'off-by-rule' | 'other';
@@ -47,8 +47,6 @@ export interface UnloggedCall {
   replayable: boolean;
   call?: ShownCall;
 }
-
-export type ShownCall = Omit<CallRecord, 'extra'> & { extra?: Record<string, string> };
 
 /**
  * Skips that are not "unlogged": a leg of a customer call another job logs once for the whole call.
@@ -197,13 +195,9 @@ export class UnloggedCallsService {
     return { jobId, state, callId: job.data.callId, extension: job.data.extension, log: note };
   }
 
-  /** A record as the admin API shows it: numbers masked unless ADMIN_FULL_NUMBERS, extra parameters only with full numbers. */
-  show<T extends CallRecord | undefined>(record: T): T extends CallRecord ? ShownCall : undefined {
-    if (!record) return undefined as never;
-    if (this.env.adminFullNumbers) return record as never;
-    const { extra: _extra, ...rest } = record;
-    const mask = (p: CallRecord['caller']) => ({ ...p, number: maskNumber(p.number), did: maskNumber(p.did) });
-    return { ...rest, caller: mask(record.caller), callee: mask(record.callee), remoteNumber: maskNumber(record.remoteNumber) } as never;
+  /** A record as the admin API shows it (see shownCall). */
+  show(record: CallRecord | undefined): ShownCall | undefined {
+    return record ? shownCall(record, this.env.adminFullNumbers) : undefined;
   }
 
   private async fromRecent(jobId: string): Promise<{ callId: string; extension: string } | undefined> {

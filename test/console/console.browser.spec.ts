@@ -308,6 +308,11 @@ describe('Ops console in Chromium', () => {
     await other.goto(keptUrl);
     await other.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
 
+    // The overview lists the extension as watched by an open page.
+    const overview = (await (await fetch(`${t.url}/admin/overview`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as any;
+    expect(overview.agentPages.watched).toEqual(expect.arrayContaining([{ extension: '0003*212', instances: 1 }]));
+    expect(overview.agentPages.onThisInstance).toBe(2);
+
     const id = new URL(revokedUrl).searchParams.get('token')!.split('.')[0];
     const payload = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as { id: string };
     await page.locator(`#links tr[data-link="${payload.id}"] button`, { hasText: 'Revoke' }).click();
@@ -354,7 +359,11 @@ describe('Ops console in Chromium', () => {
     await expect(page.locator('#calls tbody').textContent()).resolves.not.toContain('5551234567');
     await expect(page.locator('#calls tbody').textContent()).resolves.toContain('from **********567');
     // By extension: only that extension's calls.
-    await searchCalls('extension', '0003*220');
+    // The admin API's own list masks numbers the same way.
+    const recent = JSON.stringify(await (await fetch(`${t.url}/admin/calls/recent?limit=50`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json());
+    expect(recent).toContain('**********567');
+    expect(recent).not.toContain('5551234567');
+        await searchCalls('extension', '0003*220');
     const extensions = await page.locator('#calls tbody tr').evaluateAll((rows) => rows.map((r: any) => r.dataset.extension));
     expect(new Set(extensions)).toEqual(new Set(['0003*220']));
     await shot('calls');

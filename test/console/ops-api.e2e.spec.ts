@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +8,14 @@ import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestA
 
 const CONFIG = `# managed in git
 calls: { hangupSettleMs: 20, wrapUpWindowSeconds: 0 }
+workers: { callLogAttempts: 2, callLogBackoffMs: 100 }
 connections:
   demo: { type: file, contactsCsv: contacts.csv, callLogFile: calls.jsonl, country: US }
+  broken: { type: file, contactsCsv: contacts.csv, callLogFile: a-directory, country: US }
 mappings:
   organisations:
     "0003*": { connection: demo }
+    "0004*": { connection: broken }
 `;
 
 /**
@@ -38,6 +41,7 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     file = join(dir, 'connector.yaml');
     writeFileSync(join(dir, 'contacts.csv'), 'id,name,company,phone\nc-001,Jane Roe,Acme Corp,(555) 123-4567\n');
     writeFileSync(file, CONFIG);
+    mkdirSync(join(dir, 'a-directory'));
     t = await startTestApp({ CONFIG_FILE: file, ADMIN_CONFIG_EDITING: 'off', ADMIN_FULL_NUMBERS: 'true' });
     // A second instance on the same Redis, serving agent pages only.
     second = await startTestApp({ CONFIG_FILE: file, REDIS_PREFIX: t.prefix, ROLE: 'api' });
@@ -70,7 +74,7 @@ describe('Ops API (the console\'s routes, without the console)', () => {
 
   it('with ADMIN_CONFIG_EDITING=off, mappings are shown as not editable and an edit is refused (403) without touching the file', async () => {
     const { body } = await json(await call(t, 'GET', '/admin/mappings'));
-    expect(body).toMatchObject({ editable: false, connections: ['demo'], mappings: { organisations: { '0003*': { connection: 'demo' } } } });
+    expect(body).toMatchObject({ editable: false, connections: ['demo', 'broken'], mappings: { organisations: { '0003*': { connection: 'demo' } } } });
     expect(body.whyNotEditable).toContain('ADMIN_CONFIG_EDITING=off');
     const res = await json(await call(t, 'PUT', '/admin/mappings/rule', { level: 'extensions', key: '0003*210', rule: { connection: 'demo' }, version: body.version }));
     expect(res.status).toBe(403);
@@ -98,7 +102,7 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     expect(await (await call(t, 'POST', '/admin/unlogged/replay', { ids: ['log-nothing'] })).json()).toEqual({ replayed: [], refused: [{ jobId: 'log-nothing', why: expect.stringContaining('gone') }] });
   });
 
-  it('with ADMIN_FULL_NUMBERS=true the numbers are shown in full; an unmapped call is in the inbox and a replay of a logged call is refused', async () => {
+  it('with ADMIN_FULL_NUMBERS=true the numbers are shown in full; unmapped and failed calls are in the inbox by reason, counted in the overview; a replay of a logged call is refused', async () => {
     const logged = newCallId();
     const params = { CallID: logged, CallerIDNum: '0015551234567', CalledExtension: '0003*210', CallFlow: 'IN' };
     await sendEvent(t.url, 'dial-in', params);
@@ -107,9 +111,13 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     const other = { CallID: unmapped, CallerIDNum: '0015551234567', CalledExtension: '0009*100', CallFlow: 'IN' };
     await sendEvent(t.url, 'dial-in', other);
     await sendEvent(t.url, 'hangup', { ...other, CallStatus: 'NOANSWER' });
+    const failing = newCallId();
+    const third = { CallID: failing, CallerIDNum: '0015551234567', CalledExtension: '0004*100', CallFlow: 'IN' };
+    await sendEvent(t.url, 'dial-in', third);
+    await sendEvent(t.url, 'hangup', { ...third, CallStatus: 'NOANSWER' });
     const queue = t.app.get(EventQueueService).callLog;
-    for (const [id, ext] of [[logged, '0003*210'], [unmapped, '0009*100']]) {
-      await eventually(async () => ((await (await queue.getJob(logCallJobId(id, ext)))?.getState()) === 'completed' ? true : undefined), 15_000, `${ext}'s log job`);
+    for (const [id, ext, state] of [[logged, '0003*210', 'completed'], [unmapped, '0009*100', 'completed'], [failing, '0004*100', 'failed']]) {
+      await eventually(async () => ((await (await queue.getJob(logCallJobId(id, ext)))?.getState()) === state ? true : undefined), 15_000, `${ext}'s log job`);
     }
     const found = await json(await call(t, 'GET', `/admin/calls/search?number=${encodeURIComponent('+1 (555) 123-4567')}`));
     expect(found.body.calls.map((c: any) => c.callId)).toEqual(expect.arrayContaining([logged, unmapped]));
@@ -119,6 +127,14 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     const group = inbox.body.groups.find((g: any) => g.category === 'unmapped');
     expect(group.calls).toEqual([expect.objectContaining({ callId: unmapped, extension: '0009*100', reason: 'extension not mapped to a CRM connection', replayable: true })]);
     expect(inbox.body.groups.flatMap((g: any) => g.calls).some((c: any) => c.callId === logged)).toBe(false);
+    const exhausted = inbox.body.groups.find((g: any) => g.category === 'retries-exhausted');
+    expect(exhausted.calls).toEqual([expect.objectContaining({ callId: failing, connection: 'broken', status: 'failed', attempts: '2 of 2', reason: expect.stringMatching(/^Cannot append to .*a-directory: .*\(attempt 2 of 2\)$/) })]);
+
+    const overview = (await json(await call(t, 'GET', '/admin/overview'))).body;
+    expect(overview.calls.lastHour).toEqual({ logged: 1, skipped: 1, failed: 1 });
+    expect(overview.calls.lastDay).toEqual({ logged: 1, skipped: 1, failed: 1 });
+    expect(overview.queues['call-log'].failed).toBe(1);
+    expect(overview.connections.map((c: any) => [c.name, c.state])).toEqual([['demo', 'ready'], ['broken', expect.any(String)]]);
 
     const replay = await json(await call(t, 'POST', '/admin/unlogged/replay', { ids: [logCallJobId(logged, '0003*210')] }));
     expect(replay.body).toEqual({ replayed: [], refused: [{ jobId: logCallJobId(logged, '0003*210'), why: 'already logged' }] });
