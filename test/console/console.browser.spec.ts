@@ -20,6 +20,10 @@ connections:
     type: hubspot                 # the fake HubSpot
     basePath: "${hsUrl}"
     auth: { flow: private-app, tokenEnv: HS_TOKEN }
+  hs-old:
+    type: hubspot                 # the same portal, with a token it no longer accepts
+    basePath: "${hsUrl}"
+    auth: { flow: private-app, tokenEnv: HS_OLD_TOKEN }
 
 mappings:
   # No defaults: organisation 0005 is unmapped.
@@ -55,7 +59,7 @@ describe('Ops console in Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'vncc-console-'));
     file = join(dir, 'connector.yaml');
     writeFileSync(file, CONFIG(hs.url));
-    t = await startTestApp({ CONFIG_FILE: file, HS_TOKEN: 'pat-test-token' });
+    t = await startTestApp({ CONFIG_FILE: file, HS_TOKEN: 'pat-test-token', HS_OLD_TOKEN: 'pat-revoked-token' });
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     // A laptop screen.
@@ -117,6 +121,9 @@ describe('Ops console in Chromium', () => {
     await hsRow.waitFor();
     await expect(hsRow.locator('.state').textContent()).resolves.toBe('Ready');
     await expect(hsRow.textContent()).resolves.toMatch(/portal \d+/);
+    const oldRow = page.locator('#connections tr[data-connection="hs-old"]');
+    await expect(oldRow.locator('.state').textContent()).resolves.toBe('Credentials failing');
+    await expect(oldRow.textContent()).resolves.toContain('auth:');
     await expect(page.locator('#queues').textContent()).resolves.toContain('call-log');
     // Kept in this tab's sessionStorage only: no cookie carries it.
     await expect(page.evaluate(() => (globalThis as any).sessionStorage.getItem('vncc-admin-token'))).resolves.toBe(TEST_ADMIN_TOKEN);
@@ -149,7 +156,7 @@ describe('Ops console in Chromium', () => {
     await page.locator('#connections tr[data-connection="hs"] .state-paused').waitFor();
     await page.locator('#connections tr[data-connection="hs"] button', { hasText: 'Resume' }).click();
     await page.locator('#connections tr[data-connection="hs"] .state-ready').waitFor();
-    await shot('overview');
+    await shot('overview-signed-in');
   });
 
   it('a call whose owner is not in the CRM appears in the inbox with the reason; fixing the mapping and replaying logs it once', async () => {
@@ -368,5 +375,14 @@ describe('Ops console in Chromium', () => {
     expect(new Set(extensions)).toEqual(new Set(['0003*220']));
     await shot('calls');
     expect(hsCallsOf(callId)).toHaveLength(1);
+
+    // The overview after this file's calls: four customer calls logged in the last hour (the
+    // replayed one, the two unmapped ones replayed, the ring-group call), none failed or skipped
+    // (the discarded call is neither).
+    await go('overview');
+    const lastHour = page.locator('#call-counts tbody tr', { hasText: 'Last hour' });
+    // (Polled: the table shows the first test's counts until this visit's answer lands.)
+    await eventually(async () => ((await lastHour.locator('td').allTextContents()).join() === '4,0,0' ? true : undefined), 10_000, 'the last hour: 4 logged, 0 skipped, 0 failed');
+    await shot('overview');
   });
 });

@@ -149,7 +149,8 @@
       ...Object.entries(o.queues).map(([name, q]) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, q.waiting + (q.prioritized || 0)), h('td', {}, q.active), h('td', {}, q.delayed), h('td', {}, q.failed))),
     );
     const pages = o.agentPages;
-    $('agent-pages').textContent = pages.onThisInstance + ' page stream(s) on this instance. ' + (pages.watched ? pages.watched.length + ' extension(s) watched by an open page:' : pages.note || '');
+    const watched = !pages.watched ? pages.note || '' : pages.watched.length ? 'Extensions with a page open on any instance:' : 'No extension has a page open.';
+    $('agent-pages').textContent = pages.onThisInstance + ' page stream(s) on this instance. ' + watched;
     $('agent-extensions').replaceChildren(...(pages.watched || []).map((w) => h('li', {}, w.extension)));
   }
 
