@@ -162,6 +162,9 @@ describe('Ops API (the console\'s routes, without the console)', () => {
       expect(((await session.json()) as any).message).toContain('revoked');
       expect((await fetch(`${app.url}/agent/stream?token=${revoked.token}`)).status).toBe(403);
       expect((await fetch(`${app.url}/agent?token=${revoked.token}`)).status).toBe(403);
+      // The card's writes too.
+      const write = await fetch(`${app.url}/agent/calls/wrap-up`, { method: 'POST', headers: { authorization: `Bearer ${revoked.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ callId: 'x', extension: '0003*210', notes: 'n' }) });
+      expect(write.status).toBe(403);
       expect((await fetch(`${app.url}/agent/session?token=${kept.token}`)).status).toBe(200);
     }
     expect((await call(t, 'DELETE', '/admin/agent-links/no-such-link')).status).toBe(404);
