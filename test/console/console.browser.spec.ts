@@ -289,7 +289,7 @@ describe('Ops console in Chromium', () => {
     await shot('mappings');
   });
 
-  it('issues an agent link, lists it, and revoking it stops its open page while another link of the extension keeps working', async () => {
+  it('issues an agent link, lists it, and revoking it stops its open page while another link of the extension keeps working; then all links of the extension are revoked at once', async () => {
     await go('links');
     const issue = async (previous?: string) => {
       await page.locator('#link-extensions').fill('0003*212');
@@ -339,6 +339,14 @@ describe('Ops console in Chromium', () => {
     await expect(other.locator('#connection').getAttribute('data-state')).resolves.toBe('live');
     await agent.close();
     await other.close();
+
+    // Every link of one extension at once: filter by it, then revoke all shown.
+    await page.locator('#links-filter').fill('0003*212');
+    await page.locator('#links-refresh').click();
+    await page.locator('#links-revoke-all', { hasText: 'Revoke all 1 for 0003*212' }).click();
+    await page.locator(`#links tr[data-link]`, { hasText: 'valid' }).waitFor({ state: 'detached' });
+    expect((await fetch(kept.url)).status).toBe(403);
+    await expect(page.locator('#links-revoke-all').isDisabled()).resolves.toBe(true);
   });
 
   it('recent calls by number, extension and CallID, with what happened at each step; a ring-group call is logged once', async () => {

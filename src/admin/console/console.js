@@ -455,10 +455,15 @@
   });
 
   // ---- agent links -------------------------------------------------------------------------------
+  let shownLinks = [];
   async function loadLinks() {
     const ext = $('links-filter').value.trim();
     const r = await attempt(() => api('GET', 'agent-links' + (ext ? '?' + new URLSearchParams({ extension: ext }) : '')));
     if (!r) return;
+    shownLinks = ext ? r.links.filter((l) => !l.revokedAt) : [];
+    // Only for one extension's links: revoking every link at once is not one click away.
+    $('links-revoke-all').disabled = shownLinks.length === 0;
+    $('links-revoke-all').textContent = ext ? 'Revoke all ' + shownLinks.length + ' for ' + ext : 'Revoke all shown';
     $('links').tBodies[0].replaceChildren(
       ...(r.links.length
         ? r.links.map((l) =>
@@ -499,6 +504,15 @@
     await loadLinks();
   });
   $('links-refresh').addEventListener('click', () => loadLinks());
+  $('links-revoke-all').addEventListener('click', async () => {
+    const ext = $('links-filter').value.trim();
+    const links = shownLinks;
+    if (!links.length || !confirm('Revoke all ' + links.length + ' valid link(s) for ' + ext + '? Pages open with them stop at once.')) return;
+    let revoked = 0;
+    for (const link of links) if (await attempt(() => api('DELETE', 'agent-links/' + encodeURIComponent(link.id)))) revoked += 1;
+    say(revoked + ' link(s) for ' + ext + ' revoked.');
+    await loadLinks();
+  });
 
   async function copy(field) {
     field.select();
