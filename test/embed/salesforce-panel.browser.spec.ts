@@ -182,17 +182,27 @@ mappings:
     await sendEvent(t.url, 'hangup', { ...inbound(foreign, '0003*211', '0015554440000'), CallStatus: 'NOANSWER' });
   });
 
-  it('stays bound in a new browser session (no code asked)', async () => {
+  it('stays bound in a new browser session (no code asked); opened while a phone rings, it pops that call, not one that already ended', async () => {
     await context.close();
+    // While the browser is closed: one call rings and stays ringing, another rings and ends.
+    const ended = newCallId();
+    await sendEvent(t.url, 'dial-in', inbound(ended, '0003*210', '0015559990000', 'GONE AWAY'));
+    await sendEvent(t.url, 'hangup', { ...inbound(ended, '0003*210', '0015559990000'), CallStatus: 'NOANSWER' });
+    const ringing = newCallId();
+    await sendEvent(t.url, 'dial-in', inbound(ringing, '0003*210', '0015551234567'));
+    await eventually(() => updates.find((u) => u.record.callId === ringing && u.lookup?.status === 'done'), 10_000, 'the ringing call published');
+    await eventually(() => updates.find((u) => u.record.callId === ended && u.event === 'hangup'), 10_000, 'the ended call published');
+
     context = await launchProfile(join(dir, 'profile'));
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(`${hosts.url}/lightning`);
     await panel(page).locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await expect(panel(page).locator('#vncc-bind').isHidden()).resolves.toBe(true);
-    const id = newCallId();
-    await sendEvent(t.url, 'dial-in', inbound(id, '0003*210', '0015551234567'));
-    await popFor(page, (c) => c.args.params?.recordId === jane, 'the pop after the restart');
-    await sendEvent(t.url, 'hangup', { ...inbound(id, '0003*210', '0015551234567'), CallStatus: 'NOANSWER' });
+    await popFor(page, (c) => c.args.params?.recordId === jane, 'the pop of the call still ringing');
+    // Both calls are on the card's list; the ended one popped nothing.
+    await panel(page).locator('#recent li').nth(0).waitFor({ timeout: 10_000 });
+    expect((await pops(page)).map((c) => c.args.type)).toEqual(['sobject']);
+    await sendEvent(t.url, 'hangup', { ...inbound(ringing, '0003*210', '0015551234567'), CallStatus: 'NOANSWER' });
   });
 
   it('a page from an origin not configured cannot frame the panel; a browser that blocks embedded storage still pops after pairing, and says it cannot remember', async () => {
