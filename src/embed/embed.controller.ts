@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigStore } from '../config/config.store';
-import { LOGGER } from '../config/config.tokens';
+import { APP_ENV, LOGGER } from '../config/config.tokens';
+import { AppEnv } from '../config/env';
 import { MappingService } from '../mappings/mapping.service';
-import { AgentLinks } from '../screen-pop/agent-links.service';
+import { signAgentToken, splitSecrets } from '../screen-pop/agent-token';
 import { EMBED_SETTINGS } from './embed.tokens';
 import { EmbedSettings } from './embed.settings';
 import { PanelBindings } from './panel-bindings.service';
@@ -47,7 +48,7 @@ export class EmbedController {
   constructor(
     @Inject(EMBED_SETTINGS) private readonly settings: EmbedSettings,
     private readonly bindings: PanelBindings,
-    private readonly links: AgentLinks,
+    @Inject(APP_ENV) private readonly env: AppEnv,
     private readonly mappings: MappingService,
     private readonly config: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
@@ -108,14 +109,16 @@ export class EmbedController {
     if (!key) throw new UnauthorizedException('Send the panel key as "Authorization: Bearer <key>" (the panel does this by itself).');
     const result = await this.bindings.check(key);
     if (!result.ok) throw new UnauthorizedException('This panel is not bound to any extension any more (its binding was revoked). Pair it again with a new code from your administrator.');
-    const link = this.links.mint(result.binding.extensions, this.settings.sessionTtlHours);
+    // An agent link like any other (what the stream and the card's writes check), without an id:
+    // short-lived instead, since the binding is what ops revoke.
+    const { token, payload } = signAgentToken(splitSecrets(this.env.agentLinkSecret)[0], result.binding.extensions, { ttlHours: this.settings.sessionTtlHours });
     return {
-      token: link.token,
-      expiresAt: link.expiresAt,
+      token,
+      expiresAt: new Date(payload.exp! * 1000).toISOString(),
       label: result.binding.label,
-      extensions: link.extensions,
+      extensions: payload.ext,
       checkSeconds: this.settings.sessionCheckSeconds,
-      policies: Object.fromEntries(link.extensions.map((ext) => [ext, this.policy(ext)])),
+      policies: Object.fromEntries(payload.ext.map((ext) => [ext, this.policy(ext)])),
     };
   }
 

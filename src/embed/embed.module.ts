@@ -3,7 +3,6 @@ import { AdminAuthGuard } from '../admin/admin-auth.guard';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { MappingsModule } from '../mappings/mappings.module';
-import { AgentLinks } from '../screen-pop/agent-links.service';
 import { EmbedAdminController } from './embed-admin.controller';
 import { EmbedController } from './embed.controller';
 import { readEmbedSettings } from './embed.settings';
@@ -18,6 +17,6 @@ import { PanelBindings } from './panel-bindings.service';
 @Module({
   imports: [MappingsModule],
   controllers: [EmbedController, EmbedAdminController],
-  providers: [{ provide: EMBED_SETTINGS, inject: [APP_ENV], useFactory: (env: AppEnv) => readEmbedSettings(env) }, PanelBindings, AgentLinks, AdminAuthGuard],
+  providers: [{ provide: EMBED_SETTINGS, inject: [APP_ENV], useFactory: (env: AppEnv) => readEmbedSettings(env) }, PanelBindings, AdminAuthGuard],
 })
 export class EmbedModule {}

@@ -38,7 +38,7 @@ describe('Embedded panels over HTTP', () => {
     expect((await fetch(`${t.url}/admin/embed/bindings`)).status).toBe(401);
     const bad = await admin('', { method: 'POST', body: JSON.stringify({ extensions: ['21x'], label: '' }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toMatch(/extensions.0: an extension is/);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/extensions.0: an extension is/);
     const created = await admin('', { method: 'POST', body: JSON.stringify({ extensions: ['0003*210'], label: 'Ann Lee' }) });
     expect(created.status).toBe(201);
     const { code, binding } = (await created.json()) as { code: string; binding: { id: string } };
@@ -52,7 +52,7 @@ describe('Embedded panels over HTTP', () => {
     expect(extensions).toEqual(['0003*210']);
     const again = await json('/embed/pair', { code });
     expect(again.status).toBe(403);
-    expect((await again.json()).message).toMatch(/already used/);
+    expect(((await again.json()) as { message: string }).message).toMatch(/already used/);
 
     expect((await fetch(`${t.url}/embed/session`, { method: 'POST' })).status).toBe(401);
     const session = await fetch(`${t.url}/embed/session`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
