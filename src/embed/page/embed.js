@@ -234,9 +234,15 @@
     return 'vn-' + callId.replace(/[^A-Za-z0-9.]/g, (c) => '~' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
   }
 
+  const MAX_CALLS = 50; // agent.js keeps 30; a panel open for days must not keep every call
   document.addEventListener('vncc:update', (e) => {
     const detail = e.detail;
     calls.set(detail.call.key, detail.call);
+    if (calls.size > MAX_CALLS) {
+      const oldest = calls.keys().next().value;
+      calls.delete(oldest);
+      decided.delete(oldest);
+    }
     handlers.update.forEach((h) => h(detail.update, detail.call, live));
     if (live) consider(detail.call);
   });

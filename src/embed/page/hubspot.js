@@ -29,6 +29,8 @@ let portalId;
 let ready = false;
 let bound = false;
 let cti;
+/** Calls decided before HubSpot's handshake finished (a panel opened while the phone rings). */
+const waiting = [];
 
 if (window.parent === window) {
   embed.say('This is the HubSpot calling panel: it works inside HubSpot (choose this app as your calling provider).');
@@ -38,8 +40,11 @@ if (window.parent === window) {
     eventHandlers: {
       onReady: (data) => {
         if (data && data.portalId) portalId = Number(data.portalId);
+        if (ready) return;
         ready = true;
         cti.initialized({ isLoggedIn: bound, isAvailable: bound });
+        // Still live now (the card's call object is kept current by agent.js)?
+        waiting.splice(0).filter((d) => d.call.record.outcome === 'ringing' || d.call.record.outcome === 'talking').forEach(announce);
       },
       // Seam: dialing out from HubSpot through the connector is not built yet.
       onDialNumber: () => {},
@@ -76,7 +81,12 @@ function navigate(match) {
 }
 
 embed.onPop((decision) => {
-  if (!cti || !ready || !decision.ours) return;
+  if (!cti || !decision.ours) return;
+  if (ready) announce(decision);
+  else waiting.push(decision);
+});
+
+function announce(decision) {
   const call = decision.call;
   const info = { externalCallId: decision.externalCallId, callStartTime: call.record.startedAt, createEngagement: false };
   if (decision.direction === 'inbound') cti.incomingCall(Object.assign(info, { fromNumber: decision.number, toNumber: ownNumber(call) }));
@@ -85,7 +95,7 @@ embed.onPop((decision) => {
   if (call.record.outcome === 'talking') markAnswered(call);
   // One record: open it. Several: HubSpot's caller-ID match lists them, and so does the card.
   if (decision.kind === 'record') navigate(decision.matches[0]);
-});
+}
 
 function markAnswered(call) {
   if (answered.has(call.key)) return;
