@@ -53,6 +53,7 @@ mappings:
     "0003*": { connection: sales, country: US }
   extensions:
     "0003*212": { actions: { unknownCaller: create-contact } }
+    "0003*214": { actions: { popOnDialOut: false } }
 `,
     );
     hosts = await startCrmHosts(() => t.url);
@@ -93,7 +94,7 @@ mappings:
   const popFor = (p: Page, pred: (c: CtiCall) => boolean, what: string) => eventually(async () => (await pops(p)).find(pred), 15_000, what);
 
   it('pairs once with a code from ops, then pops the one matching Contact in the console (SOBJECT by id) after making itself visible', async () => {
-    const created = await admin('', { method: 'POST', body: JSON.stringify({ extensions: ['0003*210', '0003*212'], label: 'Ann Lee, Salesforce' }) });
+    const created = await admin('', { method: 'POST', body: JSON.stringify({ extensions: ['0003*210', '0003*212', '0003*214'], label: 'Ann Lee, Salesforce' }) });
     expect(created.status).toBe(201);
     const { code, binding } = (await created.json()) as { code: string; binding: { id: string } };
     bindingId = binding.id;
@@ -105,7 +106,7 @@ mappings:
     await panel(page).locator('#vncc-code').fill(code);
     await panel(page).locator('#vncc-bind-form button').click();
     await panel(page).locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
-    await expect(panel(page).locator('#extensions').textContent()).resolves.toBe('0003*210, 0003*212');
+    await expect(panel(page).locator('#extensions').textContent()).resolves.toBe('0003*210, 0003*212, 0003*214');
     // The click-to-dial seam is wired (a listener) but dialing stays off.
     const calls = await cti(page);
     expect(calls.map((c) => c.method)).toContain('onClickToDial');
@@ -162,6 +163,23 @@ mappings:
     await shot(page, 'unknown-caller');
     await sendEvent(t.url, 'hangup', { ...inbound(id, '0003*210', '0015559990000'), CallStatus: 'NOANSWER' });
     await sendEvent(t.url, 'hangup', { ...inbound(created, '0003*212', '0015553330000'), CallStatus: 'NOANSWER' });
+  });
+
+  it('a Dial-Out pops the called party when the mapping has popOnDialOut, and nothing when it is off', async () => {
+    const before = (await pops(page)).length;
+    const outbound = (callId: string, ext: string) => ({ CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: '0015551234567', CallFlow: 'OUT', CallStatus: 'CALLING' });
+    const off = newCallId();
+    await sendEvent(t.url, 'dial-out', outbound(off, '0003*214'));
+    const on = newCallId();
+    await sendEvent(t.url, 'dial-out', outbound(on, '0003*210'));
+    const added = await eventually(async () => {
+      const now = (await pops(page)).slice(before);
+      return now.length ? now : undefined;
+    }, 15_000, 'the Dial-Out pop');
+    expect(added).toEqual([{ method: 'screenPop', args: { type: 'sobject', params: { recordId: jane } } }]);
+    // popOnDialOut: false: the connector published no card for that call at all.
+    expect(updates.some((u) => u.record.callId === off)).toBe(false);
+    for (const [callId, ext] of [[off, '0003*214'], [on, '0003*210']]) await sendEvent(t.url, 'hangup', { ...outbound(callId, ext), CallStatus: 'ANSWER' });
   });
 
   it("another extension's calls never reach the panel", async () => {
