@@ -154,6 +154,21 @@ mappings:
     await close();
   });
 
+  it('a CRM search slower than the pop budget (2.5 s): the ringing card shows the number and "Looking up…", then fills in while the phone still rings', async () => {
+    sf.inject({ method: 'GET', pathIncludes: '/search', delayMs: 2500, slowOnly: true });
+    const { page } = await open('0003*310');
+    const callId = newCallId();
+    expect((await sendEvent(t.url, 'dial-in', { ...inbound(callId, '0003*310', '0015559876543', 'M GARCIA'), CallStatus: 'CALLING' })).status).toBe(202);
+    await card(page).locator('.lookup', { hasText: 'Looking up' }).waitFor({ timeout: 10_000 });
+    await expect(card(page).locator('.number').textContent()).resolves.toContain('+1 555 987 6543');
+    await card(page).locator('h2.caller', { hasText: 'Maria Garcia' }).waitFor({ timeout: 10_000 });
+    expect(await card(page).getAttribute('data-state')).toBe('ringing');
+    // The caller gives up: the call is over before the next test's call on this line.
+    await sendEvent(t.url, 'hangup', { ...inbound(callId, '0003*310', '0015559876543', 'M GARCIA'), CallStatus: 'CANCEL' });
+    await card(page).locator('.state', { hasText: 'Missed' }).waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
   it('a wrap-up saved after the call was logged updates that same Task (one activity)', async () => {
     const { page, close } = await open('0003*310');
     const id = newCallId();
