@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { relative } from 'node:path';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { loadConfigFile } from './config/config.loader';
@@ -14,6 +15,9 @@ import { IngestService } from './ingest/ingest.service';
 import { createLogger, PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './admin/queue-dashboard';
+
+/** A start that cannot go on for a reason outside the configuration (the port is taken...): one line says which. */
+export class StartupError extends Error {}
 
 export interface StartedApp {
   app: NestFastifyApplication;
@@ -69,15 +73,38 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
   countEvents(fastify, app.get(MetricsService));
   fastify.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   if (env.role !== 'worker') mountQueueDashboard(app, env);
-  // Not SIGHUP: Nest's default list includes it, and would shut the connector down on the signal
-  // that ops send to reload the configuration (ConfigStore listens for it).
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  await app.listen({ port: env.port, host: env.host });
+  // Signals are main.ts's: it logs the stop and exits once everything is closed.
+  try {
+    await app.listen({ port: env.port, host: env.host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`Port ${env.port} on ${env.host} is already in use (another connector, or another program). Stop it, or set PORT to a free port.`);
+    if (code === 'EACCES') throw new StartupError(`Not allowed to listen on port ${env.port} (ports below 1024 need privileges). Set PORT to 1024 or above and put a reverse proxy in front.`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST=${env.host} is not an address of this machine. Use 0.0.0.0 (all addresses) or one of its own.`);
+    throw err;
+  }
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
   const url = `http://127.0.0.1:${port}`;
-  logger.info({ event: 'started', role: env.role, port, configFile: env.configFile }, 'voipnow-crm-connector started');
+  // Development links use the address the connector listens on; production names PUBLIC_URL.
+  if (!env.publicUrl && !env.production) env.publicUrl = `http://localhost:${port}`;
+  logStarted(logger, env, port);
   return { app, url, env, config, logger };
+}
+
+/** The start-up line: where it listens and, for a newcomer, where the secrets are and how to open an agent page. */
+function logStarted(logger: Logger, env: AppEnv, port: number) {
+  const local = env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host;
+  const listening = `http://${local}:${port}`;
+  const parts = [`voipnow-crm-connector (role ${env.role}) listening on ${listening}`, `configuration ${relative(process.cwd(), env.configFile) || env.configFile}`];
+  if (env.generatedSecrets.length > 0) parts.push(`development secrets (${env.generatedSecrets.join(', ')}) are in ${relative(process.cwd(), env.secretsDir) || env.secretsDir}/`);
+  if (env.role !== 'worker') parts.push(`agent page link: npm run agent-link -- --ext 0003*210 (or POST /admin/agent-links)`);
+  if (env.production && !env.publicUrl && env.role !== 'worker') parts.push('set PUBLIC_URL so minted agent links are full URLs');
+  logger.info(
+    { event: 'started', role: env.role, port, url: listening, publicUrl: env.publicUrl, configFile: env.configFile, ...(env.generatedSecrets.length ? { secretsDir: env.secretsDir } : {}) },
+    parts.join('; '),
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { CallStateService } from '../calls/call-state.service';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
 import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob, updateCallJob } from './queues';
+import { redisOutageLog } from '../logging/redis-outage';
 
 /**
  * The producer side of both queues, used on the HTTP request path. Both queues share the call
@@ -22,7 +23,7 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
   readonly callLog: Queue<LogCallJobData>;
 
   constructor(
-    @Inject(APP_ENV) env: AppEnv,
+    @Inject(APP_ENV) private readonly env: AppEnv,
     calls: CallStateService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(LOGGER) private readonly log: Logger,
@@ -32,6 +33,7 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
     this.screenPop = new Queue<PopJobData>(QueueName.ScreenPop, opts);
     this.callLog = new Queue<LogCallJobData>(QueueName.CallLog, opts);
     for (const q of [this.screenPop, this.callLog]) q.on('error', () => undefined);
+    calls.redis.on('ready', () => redisOutageLog(log, env.redisUrl).recovered());
     metrics.addCollector(async () => {
       for (const q of [this.screenPop, this.callLog]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
@@ -45,7 +47,7 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
     const ready = Promise.all([this.screenPop.waitUntilReady(), this.callLog.waitUntilReady()]);
     const timeout = new Promise<'timeout'>((r) => setTimeout(r, 3000, 'timeout').unref());
     if ((await Promise.race([ready.catch(() => 'timeout' as const), timeout])) === 'timeout') {
-      this.log.warn({ event: 'redis.unavailable' }, 'Redis is not reachable yet: events get 503 until it is');
+      redisOutageLog(this.log, this.env.redisUrl).failed(new Error('no answer within 3 s of start'), 'ingest');
     }
   }
 

@@ -8,6 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { JOB_PROCESSORS, JobProcessor } from './job-processor';
 import { QueueName } from './queues';
 import { createRedis, RedisClient } from './redis';
+import { isConnectionError, redisOutageLog } from '../logging/redis-outage';
 
 /** How long shutdown waits for in-flight jobs (orchestrators kill a process some 30 s after SIGTERM). */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -46,6 +47,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     for (const processor of this.processors) {
       const connection = createRedis(this.env.redisUrl, 'worker', { connectionName: `vncc-worker-${processor.queue}` });
       connection.on('error', () => undefined); // the worker reports them ('error' below)
+      connection.on('ready', () => redisOutageLog(this.log, this.env.redisUrl).recovered());
       this.connections.push(connection);
       const worker = new Worker(processor.queue, (job, token) => processor.process(job, token), {
         connection,
@@ -57,7 +59,12 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
         // Our jobs are idempotent, so a job whose worker died several times is run again, not failed.
         maxStalledCount: 5,
       });
-      worker.on('error', (err) => this.log.warn({ event: 'worker.error', queue: processor.queue, err: err.message }, 'worker error'));
+      // Redis not answering is one line for the whole process (src/logging/redis-outage.ts), not one per retry.
+      worker.on('error', (err) =>
+        isConnectionError(err)
+          ? redisOutageLog(this.log, this.env.redisUrl).failed(err, `${processor.queue} worker`)
+          : this.log.warn({ event: 'worker.error', queue: processor.queue, err: err.message }, 'worker error'),
+      );
       const observe = (result: string, job?: { processedOn?: number; finishedOn?: number }) => {
         if (job?.processedOn && job.finishedOn) this.metrics.jobDuration.observe({ queue: processor.queue, result }, (job.finishedOn - job.processedOn) / 1000);
       };

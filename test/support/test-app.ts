@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
@@ -10,6 +11,30 @@ import { dropKeys } from './redis-keys';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** So that two apps of one test verify each other's links, and nothing is generated on disk. */
+export const TEST_LINK_SECRET = 'test-agent-link-secret-0123456789';
+
+const SHIPPED_CONFIG = resolve(__dirname, '../../config/connector.yaml');
+
+/**
+ * A copy of the shipped configuration in `dir`, with its contacts CSV copied beside it and every
+ * file connection's call log in `dir`: tests never append to the user's var/call-log.jsonl.
+ */
+export function shippedConfigCopy(dir: string): string {
+  const doc = parseDocument(readFileSync(SHIPPED_CONFIG, 'utf8'));
+  const connections = (doc.toJS() as { connections?: Record<string, { type?: string; contactsCsv?: string }> }).connections ?? {};
+  for (const [name, settings] of Object.entries(connections)) {
+    if (settings.type !== 'file') continue;
+    if (settings.contactsCsv) {
+      copyFileSync(resolve(SHIPPED_CONFIG, '..', settings.contactsCsv), join(dir, `contacts-${name}.csv`));
+      doc.setIn(['connections', name, 'contactsCsv'], `contacts-${name}.csv`);
+    }
+    doc.setIn(['connections', name, 'callLogFile'], `call-log-${name}.jsonl`);
+  }
+  const file = join(dir, 'connector.yaml');
+  writeFileSync(file, doc.toString());
+  return file;
+}
 
 export interface TestApp extends StartedApp {
   prefix: string;
@@ -36,21 +61,31 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const redisUrl = env.REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   // The ingest's spool in a temp directory of the app's own (never the repo's var/), unless the test names one.
   const ownSpool = env.SPOOL_DIR ? undefined : mkdtempSync(join(tmpdir(), 'vncc-test-spool-'));
-  const started = await startApp({
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      INGEST_TOKEN: TEST_TOKEN,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      CONFIG_FILE: resolve(__dirname, '../../config/connector.yaml'),
-      SECRETS_DIR: resolve(__dirname, '../../var/test-secrets'),
-      ...(ownSpool ? { SPOOL_DIR: ownSpool } : {}),
-      ...env,
-    },
-    logger,
-  });
+  // Config (a copy of the shipped one unless the test names its own) and secrets there too.
+  const ownDir = mkdtempSync(join(tmpdir(), 'vncc-test-app-'));
+  let started: StartedApp;
+  try {
+    started = await startApp({
+      env: {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        INGEST_TOKEN: TEST_TOKEN,
+        ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        AGENT_LINK_SECRET: TEST_LINK_SECRET,
+        CONFIG_FILE: env.CONFIG_FILE ?? shippedConfigCopy(ownDir),
+        SECRETS_DIR: join(ownDir, 'secrets'),
+        ...(ownSpool ? { SPOOL_DIR: ownSpool } : {}),
+        ...env,
+      },
+      logger,
+    });
+  } catch (err) {
+    rmSync(ownDir, { recursive: true, force: true });
+    if (ownSpool) rmSync(ownSpool, { recursive: true, force: true });
+    throw err;
+  }
   const redis = createRedis(redisUrl, 'plain', { maxRetriesPerRequest: 1 }); // as the app reads REDIS_URL (Sentinel, Cluster too)
   redis.on('error', () => undefined);
   let closed = false;
@@ -64,6 +99,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       closed = true;
       await started.app.close();
       if (ownSpool) rmSync(ownSpool, { recursive: true, force: true });
+      rmSync(ownDir, { recursive: true, force: true });
       await dropKeys(redis, `${prefix}:*`);
       redis.disconnect();
     },
