@@ -99,7 +99,10 @@ function logStarted(logger: Logger, env: AppEnv, port: number) {
   const listening = `http://${local}:${port}`;
   const parts = [`voipnow-crm-connector (role ${env.role}) listening on ${listening}`, `configuration ${relative(process.cwd(), env.configFile) || env.configFile}`];
   if (env.generatedSecrets.length > 0) parts.push(`development secrets (${env.generatedSecrets.join(', ')}) are in ${relative(process.cwd(), env.secretsDir) || env.secretsDir}/`);
-  if (env.role !== 'worker') parts.push(`agent page link: npm run agent-link -- --ext 0003*210 (or POST /admin/agent-links)`);
+  if (env.role !== 'worker') {
+    // `npm run agent-link` rebuilds first, which a production install (dev dependencies pruned) cannot.
+    parts.push(env.production ? 'agent page links: POST /admin/agent-links, or node dist/cli/agent-link.js --ext 0003*210' : 'agent page link: npm run agent-link -- --ext 0003*210 (or POST /admin/agent-links)');
+  }
   if (env.production && !env.publicUrl && env.role !== 'worker') parts.push('set PUBLIC_URL so minted agent links are full URLs');
   logger.info(
     { event: 'started', role: env.role, port, url: listening, publicUrl: env.publicUrl, configFile: env.configFile, ...(env.generatedSecrets.length ? { secretsDir: env.secretsDir } : {}) },
