@@ -87,16 +87,21 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : env.port;
   const url = `http://127.0.0.1:${port}`;
+  const listening = `http://${displayHost(env.host)}:${port}`;
   // Development links use the address the connector listens on; production names PUBLIC_URL.
-  if (!env.publicUrl && !env.production) env.publicUrl = `http://localhost:${port}`;
-  logStarted(logger, env, port);
+  if (!env.publicUrl && !env.production) env.publicUrl = listening;
+  logStarted(logger, env, port, listening);
   return { app, url, env, config, logger };
 }
 
+/** The host a person types to reach a server bound to `host` (all addresses: this machine). */
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The start-up line: where it listens and, for a newcomer, where the secrets are and how to open an agent page. */
-function logStarted(logger: Logger, env: AppEnv, port: number) {
-  const local = env.host === '0.0.0.0' || env.host === '::' ? 'localhost' : env.host.includes(':') ? `[${env.host}]` : env.host;
-  const listening = `http://${local}:${port}`;
+function logStarted(logger: Logger, env: AppEnv, port: number, listening: string) {
   const parts = [`voipnow-crm-connector (role ${env.role}) listening on ${listening}`, `configuration ${relative(process.cwd(), env.configFile) || env.configFile}`];
   if (env.generatedSecrets.length > 0) parts.push(`development secrets (${env.generatedSecrets.join(', ')}) are in ${relative(process.cwd(), env.secretsDir) || env.secretsDir}/`);
   if (env.role !== 'worker') {
