@@ -1,4 +1,25 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { AdminController } from '../../src/admin/admin.controller';
+import { OpsController } from '../../src/admin/ops.controller';
+import { EmbedAdminController } from '../../src/embed/embed-admin.controller';
+import { AgentLinksController } from '../../src/screen-pop/agent-links.controller';
 import { startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
+
+/** Every route of the admin controllers that is not a GET, read from the controllers themselves. */
+function stateChangingRoutes(): { method: string; path: string }[] {
+  return [AdminController, OpsController, EmbedAdminController, AgentLinksController].flatMap((controller) => {
+    const base = Reflect.getMetadata(PATH_METADATA, controller) as string;
+    const proto = controller.prototype as unknown as Record<string, object>;
+    return Object.getOwnPropertyNames(proto)
+      .filter((name) => name !== 'constructor' && Reflect.hasMetadata(PATH_METADATA, proto[name]))
+      .map((name) => ({
+        method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, proto[name]) as number],
+        path: `/${base}/${Reflect.getMetadata(PATH_METADATA, proto[name]) as string}`.replace(':name', 'demo').replace(/:(\w+)/g, 'x-$1').replace(/\/+/g, '/').replace(/\/$/, ''),
+      }))
+      .filter((r) => r.method !== 'GET');
+  });
+}
 
 /**
  * After an admin opened the queue dashboard, the browser holds Basic credentials for the
@@ -17,18 +38,8 @@ describe('Admin surface against cross-site requests', () => {
 
   const paused = async () => t.redis.keys(`${t.prefix}:paused:*`);
 
-  it.each([
-    ['POST', '/admin/connections/demo/pause', 'minutes=600'],
-    ['POST', '/admin/jobs/failed/replay', 'queue=call-log'],
-    ['POST', '/admin/config/reload', ''],
-    ['POST', '/admin/agent-links', 'extensions=0003*210'],
-    ['DELETE', '/admin/lookup-cache?connection=demo&number=0015551234567', undefined],
-  ])('%s %s with the browser-cached Basic credentials is refused (401)', async (method, path, form) => {
-    const res = await fetch(`${t.url}${path}`, {
-      method,
-      headers: { authorization: basic, ...(form !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      body: form,
-    });
+  it.each(stateChangingRoutes().map((r) => [`${r.method} ${r.path}`, r] as const))('%s refuses the Basic credentials a browser caches (401)', async (_name, route) => {
+    const res = await fetch(`${t.url}${route.path}`, { method: route.method, headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'minutes=600' });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { message: string }).message).toMatch(/Bearer/);
     expect(await paused()).toEqual([]);
