@@ -11,6 +11,9 @@ import { MetricsService } from '../metrics/metrics.service';
 export const CRM_HEALTH_TTL_MS = 30_000;
 const HEALTH_TIMEOUT_MS = 2000;
 
+type Pause = { until: number; reason: string };
+const UNREAD = Symbol('pause not read');
+
 export interface ConnectionStatus {
   ok: boolean;
   detail?: string;
@@ -29,6 +32,7 @@ export interface ConnectionStatus {
 export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly health = new Map<string, { at: number; health: CrmHealth; pending?: Promise<CrmHealth> }>();
   private readonly paused = new Map<string, string | undefined>();
+  private readonly lastPause = new Map<string, Pause | undefined>();
   private readonly up: Gauge;
   private readonly pausedGauge: Gauge;
   private timer?: NodeJS.Timeout;
@@ -65,8 +69,11 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   private async statusOf(name: string): Promise<ConnectionStatus> {
-    const [health, paused] = await Promise.all([this.healthOf(name), this.pauses.pausedUntil(name).catch(() => undefined)]);
-    this.notePause(name, paused);
+    // Bounded: the pause is read from Redis, whose connection waits out an outage, and a scrape of /metrics must still answer then.
+    const [health, read] = await Promise.all([this.healthOf(name), this.pauseOf(name)]);
+    // Unread (Redis away): the last known state stands, so an outage logs no false "resumed".
+    const paused = read === UNREAD ? this.lastPause.get(name) : read;
+    if (read !== UNREAD) this.notePause(name, read);
     return { ok: health.ok, detail: health.detail, ...(paused ? { pausedUntil: new Date(paused.until).toISOString(), pauseReason: paused.reason } : {}) };
   }
 
@@ -81,6 +88,18 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
     });
     this.health.set(name, { at: cached?.at ?? 0, health: cached?.health ?? { ok: false, detail: 'not checked yet' }, pending });
     return pending;
+  }
+
+  private async pauseOf(name: string): Promise<Pause | undefined | typeof UNREAD> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.pauses.pausedUntil(name).catch((): typeof UNREAD => UNREAD),
+        new Promise<typeof UNREAD>((r) => (timer = setTimeout(() => r(UNREAD), HEALTH_TIMEOUT_MS))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async ask(name: string): Promise<CrmHealth> {
@@ -110,7 +129,8 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
     }
   }
 
-  private notePause(name: string, paused: { until: number; reason: string } | undefined) {
+  private notePause(name: string, paused: Pause | undefined) {
+    this.lastPause.set(name, paused);
     this.pausedGauge.set({ connection: name }, paused ? 1 : 0);
     const was = this.paused.get(name);
     const now = paused ? `${paused.until} ${paused.reason}` : undefined;
