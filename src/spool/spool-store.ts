@@ -61,7 +61,7 @@ export class SpoolStore {
     const pageSize = walPageSize(`${file}-wal`);
     let damaged: SpoolOpenReport['damaged'];
     let tornBytes = 0;
-    let db: DatabaseSync;
+    let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(file);
       // First thing, before anything else reads: SQLite recovers the log, and says how many frames it
@@ -74,8 +74,12 @@ export class SpoolStore {
       const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string };
       if (check.quick_check !== 'ok') throw new Error(`quick_check: ${check.quick_check}`);
     } catch (err) {
+      // Closed first: it holds the file's lock, and the salvage reads the file through a connection of its own.
+      if (db?.isOpen) db.close();
       if (isBusy(err)) throw new Error(`${file} is in use by another process: give each API instance its own SPOOL_DIR`);
-      ({ db, damaged } = SpoolStore.salvage(file, (err as Error).message));
+      let salvaged: DatabaseSync;
+      ({ db: salvaged, damaged } = SpoolStore.salvage(file, (err as Error).message));
+      db = salvaged;
     }
     const store = new SpoolStore(db, file);
     return { store, report: { file, entries: store.count, tornBytes, damaged } };
@@ -90,7 +94,9 @@ export class SpoolStore {
     let recovered = 0;
     let unreadable = 0;
     try {
-      const old = new DatabaseSync(damagedFile, { readOnly: true });
+      // Read-write: a WAL-mode file cannot be opened read-only without its shared-memory file. Nothing is written to it.
+      const old = new DatabaseSync(damagedFile);
+      old.exec('PRAGMA query_only=1');
       try {
         const insert = db.prepare('INSERT INTO entries (seq, spooled_at, event) VALUES (?, ?, ?)');
         const one = old.prepare('SELECT seq, spooled_at, event FROM entries WHERE seq = ?');

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CallsModule } from '../calls/calls.module';
 import { QueueModule } from '../queue/queue.module';
 import { SpoolService } from './spool.service';
 
@@ -8,7 +9,7 @@ import { SpoolService } from './spool.service';
  */
 @Global()
 @Module({
-  imports: [QueueModule],
+  imports: [CallsModule, QueueModule],
   providers: [SpoolService],
   exports: [SpoolService],
 })

@@ -4,7 +4,9 @@ import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
+import { CallStateService } from '../calls/call-state.service';
 import { EventQueueService } from '../queue/event-queue.service';
+import { pingSlotOf } from '../queue/redis';
 import { SpoolEntry, SpoolStore } from './spool-store';
 
 /** Why the spool could not keep an event: the ingest answers 503 with it. */
@@ -62,6 +64,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly queue: EventQueueService,
+    private readonly callState: CallStateService,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly metrics: MetricsService,
@@ -117,6 +120,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
     if (!this.store || this.redisDown) return;
     this.redisDown = true;
     this.log.warn({ event: 'spool.spooling', entries: this.store.size.entries }, 'Redis cannot take events: spooling them to local disk');
+    this.startReplay();
   }
 
   /** Resolves once the event is durable in the spool; throws SpoolRefusedError when it cannot be kept. */
@@ -199,13 +203,26 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
       .finally(() => (this.replaying = undefined));
   }
 
-  /** Oldest first, `replayPerSecond` at most; while Redis refuses, one event is tried per second. */
+  /**
+   * Oldest first, `replayPerSecond` at most; while Redis refuses, one event is tried per second
+   * (or, with nothing spooled, Redis is pinged: events must not stay routed to the spool for good).
+   */
   private async replay() {
     const store = this.store!;
     const perTick = Math.max(1, Math.round((this.env.spool.replayPerSecond * TICK_MS) / 1000));
     let replayed = 0;
-    while (!this.closing && store.size.entries > 0) {
+    while (!this.closing && (store.size.entries > 0 || this.redisDown)) {
       const tickStart = Date.now();
+      if (store.size.entries === 0) {
+        // Asked in the slot of the connector's keys, as readiness does (a Cluster's other masters may answer).
+        const up = await withTimeout(pingSlotOf(this.callState.redis, this.callState.recentKey()), REPLAY_BUDGET_MS).then(
+          () => true,
+          () => false,
+        );
+        if (up) this.redisDown = false;
+        else await this.sleep(RETRY_MS);
+        continue;
+      }
       const batch = store.oldest(this.redisDown ? 1 : perTick);
       const results = await Promise.allSettled(batch.map((e) => withTimeout(this.queue.enqueue(e.event), REPLAY_BUDGET_MS)));
       const done = batch.filter((_, i) => results[i].status === 'fulfilled');
