@@ -12,18 +12,21 @@ const SHUTDOWN_LIMIT_MS = 25_000;
 /**
  * The production entry point (`node dist/main.js`, or `npm run start:prod`). SIGTERM or SIGINT
  * stops it cleanly: in-flight jobs get their grace period, the HTTP server and the Redis
- * connections close, and it logs `stopped` before it exits 0. A second signal exits at once.
+ * connections close, and it logs `stopped` before it exits 0. A second signal (a second or more
+ * after the first) exits at once.
  */
 startApp().then(
   ({ app, logger }) => {
-    let stopping = false;
+    let stopping = 0;
     const stop = (signal: NodeJS.Signals) => {
+      // Ctrl-C under npm reaches node twice at once (from the terminal and forwarded by npm): one stop.
+      if (stopping && Date.now() - stopping < 1000) return;
       if (stopping) {
         logger.warn({ event: 'shutdown.forced', signal }, `${signal} again: exiting without waiting for the shutdown to finish`);
         logger.flush(() => process.exit(1));
         return;
       }
-      stopping = true;
+      stopping = Date.now();
       logger.info({ event: 'shutdown.started', signal }, `${signal} received: finishing in-flight work, then stopping`);
       setTimeout(() => {
         logger.error({ event: 'shutdown.timeout', limitMs: SHUTDOWN_LIMIT_MS }, `shutdown did not finish in ${SHUTDOWN_LIMIT_MS / 1000} s (is Redis answering?): exiting anyway`);
