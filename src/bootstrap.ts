@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { loadConfigFile } from './config/config.loader';
+import { ConfigError, loadConfigFile } from './config/config.loader';
 import { ConnectorConfig } from './config/config.schema';
-import { AppEnv, readEnv } from './config/env';
+import { AppEnv, EnvError, readEnv, secretLookup } from './config/env';
 import { isEventType } from './ingest/call-event';
 import { IngestAuth } from './ingest/ingest-auth';
 import { INGEST_ROUTE, registerIngestRoutes } from './ingest/ingest.routes';
@@ -29,9 +29,7 @@ export interface StartedApp {
 
 /** Builds and starts the connector; main.ts and the integration tests share this path. */
 export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<StartedApp> {
-  const env = readEnv(overrides.env ?? process.env);
-  // The configuration first: a process that refuses to start has no logger (no stdout stream) to leave behind.
-  const config = loadConfigFile(env.configFile, env.secret);
+  const { env, config } = readEnvAndConfig(overrides.env ?? process.env);
   const logger = overrides.logger ?? createLogger(env.logLevel);
 
   const adapter = new FastifyAdapter({
@@ -113,6 +111,28 @@ function logStarted(logger: Logger, env: AppEnv, port: number, listening: string
     { event: 'started', role: env.role, port, url: listening, publicUrl: env.publicUrl, configFile: env.configFile, ...(env.generatedSecrets.length ? { secretsDir: env.secretsDir } : {}) },
     parts.join('; '),
   );
+}
+
+/**
+ * The environment, then the configuration. When the environment is refused (secrets missing in
+ * production, say), the configuration's own problems, CRM secrets not set among them, join the
+ * same report: one start lists everything to fix. Both come before the logger: a process that
+ * refuses to start has no stdout stream to leave behind.
+ */
+function readEnvAndConfig(vars: NodeJS.ProcessEnv): { env: AppEnv; config: ConnectorConfig } {
+  let env: AppEnv;
+  try {
+    env = readEnv(vars);
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    try {
+      loadConfigFile(resolve(vars.CONFIG_FILE || 'config/connector.yaml'), secretLookup(vars));
+    } catch (configErr) {
+      if (configErr instanceof ConfigError) throw new EnvError(`${err.message}\n${configErr.message}`);
+    }
+    throw err;
+  }
+  return { env, config: loadConfigFile(env.configFile, env.secret) };
 }
 
 /**

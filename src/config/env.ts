@@ -195,17 +195,22 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): AppEnv {
     secretsDir,
     generatedSecrets: production ? [] : Object.keys(secrets).filter((name) => !env[name]?.trim() && !env[`${name}_FILE`]),
     spool: { dir: resolve(e.SPOOL_DIR), maxBytes: Math.round(e.SPOOL_MAX_MB * 1024 * 1024), replayPerSecond: e.SPOOL_REPLAY_PER_SECOND },
-    secret: (name: string) => {
-      const direct = env[name]?.trim();
-      if (direct) return direct;
-      const file = env[`${name}_FILE`];
-      if (!file) return undefined;
-      try {
-        return readFileSync(file, 'utf8').trim() || undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    secret: secretLookup(env),
+  };
+}
+
+/** Reads a secret that config refers to by name: the variable, or the file NAME_FILE names; undefined when neither is set. */
+export function secretLookup(env: NodeJS.ProcessEnv): (name: string) => string | undefined {
+  return (name) => {
+    const direct = env[name]?.trim();
+    if (direct) return direct;
+    const file = env[`${name}_FILE`];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
   };
 }
 

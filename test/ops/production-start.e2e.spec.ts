@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,12 +70,19 @@ describe('Production start and stop', () => {
     }
   }, 60_000);
 
-  it('in production, every missing secret is reported at once', async () => {
-    const r = run(process.execPath, [MAIN], { NODE_ENV: 'production', PORT: '0' });
-    expect(await r.exited).toBe(1);
-    const stderr = r.err.join('');
-    for (const name of ['INGEST_TOKEN', 'ADMIN_TOKEN', 'AGENT_LINK_SECRET']) expect(stderr).toContain(`${name} is not set`);
-    expect(stderr).not.toMatch(/\n\s+at /);
+  it("in production, every missing secret is reported at once, the configuration's CRM secrets included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vncc-prod-config-'));
+    try {
+      writeFileSync(join(dir, 'connector.yaml'), 'connections:\n  sales: { type: hubspot, auth: { flow: private-app, tokenEnv: HUBSPOT_TOKEN } }\nmappings:\n  defaults: { connection: sales }\n');
+      const r = run(process.execPath, [MAIN], { NODE_ENV: 'production', PORT: '0', CONFIG_FILE: join(dir, 'connector.yaml') });
+      expect(await r.exited).toBe(1);
+      const stderr = r.err.join('');
+      for (const name of ['INGEST_TOKEN', 'ADMIN_TOKEN', 'AGENT_LINK_SECRET']) expect(stderr).toContain(`${name} is not set`);
+      expect(stderr).toContain('HUBSPOT_TOKEN (or HUBSPOT_TOKEN_FILE) is not set');
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it.each([
