@@ -48,7 +48,9 @@ export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown() {
     clearInterval(this.poll);
-    await this.redis?.quit().catch(() => this.redis?.disconnect());
+    // quit() on a connection that is away waits for the next reconnect (13 s measured with Redis down): drop it instead.
+    if (this.redis?.status === 'ready') await this.redis.quit().catch(() => this.redis?.disconnect());
+    else this.redis?.disconnect();
   }
 
   private get listKey() {
