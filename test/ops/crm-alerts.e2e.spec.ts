@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
-import { eventually, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 
 /**
  * A CRM credential that stops working, or a paused connection, must reach whoever watches: in
@@ -21,11 +21,15 @@ describe('Alerts for a failing or paused CRM connection', () => {
     dir = mkdtempSync(join(tmpdir(), 'vncc-alerts-'));
     writeFileSync(
       join(dir, 'connector.yaml'),
-      `connections:
+      `calls: { hangupSettleMs: 0 }
+workers: { callLogAttempts: 1 }
+connections:
   good: { type: hubspot, basePath: "${hs.url}", portalId: 1, uiDomain: app.hubspot.com, auth: { flow: private-app, tokenEnv: HS_TOKEN } }
   revoked: { type: hubspot, basePath: "${hs.url}", auth: { flow: private-app, tokenEnv: HS_REVOKED_TOKEN } }
 mappings:
   defaults: { connection: good, country: US }
+  organisations:
+    "0005*": { connection: revoked, country: US }
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), HS_TOKEN: 'pat-test-token', HS_REVOKED_TOKEN: 'pat-revoked' });
@@ -64,5 +68,16 @@ mappings:
     await fetch(`${t.url}/admin/connections/good/resume`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     expect(await metrics()).toMatch(/vncc_crm_connection_paused\{connection="good"\} 0/);
     await eventually(() => t.logs.find((l) => l.event === 'crm.connection_resumed'), 2000, 'the resumed line');
+  });
+
+  it('a call log that failed for good is counted in readiness (with what to do) and in vncc_queue_jobs', async () => {
+    const params = { CallID: newCallId(), CallerIDNum: '0015551234567', CalledExtension: '0005*210', CallFlow: 'IN', CallStatus: 'ANSWER' };
+    expect((await sendEvent(t.url, 'hangup', params)).status).toBe(202);
+    const body = await eventually(async () => {
+      const b = await ready();
+      return b.failedCallLogs === 1 ? b : undefined;
+    }, 20_000, 'the failed call log in readiness');
+    expect(body.problems?.join('\n')).toMatch(/1 call log\(s\) failed for good: see GET \/admin\/jobs\/failed/);
+    expect(await metrics()).toMatch(/vncc_queue_jobs\{queue="call-log",state="failed"\} 1/);
   });
 });
