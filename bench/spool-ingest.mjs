@@ -12,10 +12,11 @@
 // of them at a time: a discarded warm-up each, then BENCH_RUNS alternating rounds of BENCH_SECONDS.
 // The ratio is best round against best round; the median of the per-round ratios is printed too.
 //
-// Replay: the spooling connector's spool is topped up to BENCH_REPLAY_EVENTS events, then a
-// redis-server is started on the port it points at; the time from there until the spool is empty
-// (its readiness reports `spool.events`) gives the replay rate. SPOOL_REPLAY_PER_SECOND is set to
-// BENCH_REPLAY_PER_SECOND (default 100000: the ceiling, so the figure is what replay can do here).
+// Replay: a third connector, with a fresh spool and its REDIS_URL at a port where nothing listens,
+// is sent exactly BENCH_REPLAY_EVENTS events, then a redis-server is started on that port; the time
+// from there until the spool is empty (its readiness reports `spool.events`) gives the replay rate.
+// SPOOL_REPLAY_PER_SECOND is set to BENCH_REPLAY_PER_SECOND (default 100000: the ceiling, so the
+// figure is what replay can do here).
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -92,6 +93,7 @@ let downRedis;
 const common = { ROLE: 'api', INGEST_TOKEN: token, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', SECRETS_DIR: join(dir, 'secrets') };
 const up = { port: await freePort() };
 const spooling = { port: await freePort() };
+const replay = { port: await freePort() };
 up.child = await startConnector({ ...common, REDIS_URL: `redis://127.0.0.1:${upRedisPort}`, REDIS_PREFIX: 'benchup', SPOOL_DIR: join(dir, 'spool-up') }, { port: up.port });
 spooling.child = await startConnector(
   {
@@ -100,7 +102,6 @@ spooling.child = await startConnector(
     REDIS_PREFIX: 'benchspool',
     SPOOL_DIR: join(dir, 'spool-down'),
     SPOOL_MAX_MB: '2048',
-    SPOOL_REPLAY_PER_SECOND: String(replayPerSecond),
   },
   { port: spooling.port },
 );
@@ -132,25 +133,37 @@ try {
     }),
   );
 
-  // Replay: top the spool up to exactly BENCH_REPLAY_EVENTS, then bring its Redis up.
-  const missing = replayEvents - (await spoolOf(spooling.port)).events;
-  if (missing > 0) await load(spooling.port, { amount: missing });
-  const before = (await spoolOf(spooling.port)).events;
+  // Replay: a fresh spool of exactly BENCH_REPLAY_EVENTS, then its Redis brought up.
+  await stop(spooling.child);
+  replay.child = await startConnector(
+    {
+      ...common,
+      REDIS_URL: `redis://127.0.0.1:${downRedisPort}`,
+      REDIS_PREFIX: 'benchreplay',
+      SPOOL_DIR: join(dir, 'spool-replay'),
+      SPOOL_MAX_MB: '2048',
+      SPOOL_REPLAY_PER_SECOND: String(replayPerSecond),
+    },
+    { port: replay.port },
+  );
+  await load(replay.port, { amount: replayEvents });
+  const before = (await spoolOf(replay.port)).events;
   const started = performance.now();
   downRedis = await redisServer(downRedisPort);
   let left = before;
   while (left > 0) {
     await sleep(250);
-    left = (await spoolOf(spooling.port)).events;
+    left = (await spoolOf(replay.port)).events;
   }
   const secondsTaken = (performance.now() - started) / 1000;
   const redis = new Redis({ port: downRedisPort });
-  const jobs = await redis.zcard('benchspool:screen-pop:prioritized').then(async (p) => p + (await redis.llen('benchspool:screen-pop:wait')));
+  const jobs = await redis.zcard('benchreplay:screen-pop:prioritized').then(async (p) => p + (await redis.llen('benchreplay:screen-pop:wait')));
   redis.disconnect();
   console.log(JSON.stringify({ replayedEvents: before, seconds: +secondsTaken.toFixed(1), eventsPerSecond: Math.round(before / secondsTaken), replayPerSecondSetting: replayPerSecond, popJobsInRedis: jobs }));
 } finally {
   await stop(up.child);
   await stop(spooling.child);
+  await stop(replay.child);
   upRedis.kill('SIGKILL');
   downRedis?.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
