@@ -270,7 +270,8 @@ mappings:
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain('"Pat Caller"');
     await Promise.all([a.close(), b.close()]);
-  });
+    // Two pages, two creations and their updates: slow on a loaded machine, not a measure of anything.
+  }, 60_000);
 
   it('a save the server refuses says why, out loud, and keeps what was typed (here: the link expired while the agent typed)', async () => {
     // A link that expires a few seconds from now.

@@ -232,7 +232,7 @@ export class FileProvider implements CrmProvider {
       const values: Record<string, string | undefined> = { id, name: input.name ?? input.number, phone: input.number, owner: input.ownerId };
       const line = header.map((c) => `"${csvText(values[c] ?? '').replace(/"/g, '""')}"`).join(',');
       await appendFile(this.files.contactsCsv, `${text.endsWith('\n') || text === '' ? '' : '\n'}${line}\n`);
-      const created = (await this.loadContacts()).find((r) => r.id === id);
+      const created = (await this.rereadContacts()).find((r) => r.id === id);
       if (!created) throw new CrmError('retryable', `Contact ${id} was appended to ${this.files.contactsCsv} but cannot be read back.`);
       return this.toMatch(created);
     });
@@ -289,6 +289,18 @@ export class FileProvider implements CrmProvider {
 
   private async loadContacts() {
     return (await this.indexedContacts()).rows;
+  }
+
+  /**
+   * The CSV read again after this provider wrote it: a stat (or read) shared with lookups may have
+   * started before the write, and a write within the same millisecond keeps the mtime.
+   */
+  private async rereadContacts(): Promise<ContactRow[]> {
+    const { mtimeMs } = await stat(this.files.contactsCsv);
+    const contacts = await this.readContacts(mtimeMs);
+    this.contacts = contacts;
+    this.reading = undefined;
+    return contacts.rows;
   }
 
   /** The CSV as read at its current mtime: read once however many lookups ask while it is read. */
