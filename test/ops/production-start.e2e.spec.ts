@@ -1,8 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createRedis } from '../../src/queue/redis';
+import { dropKeys } from '../support/redis-keys';
 import { freePort } from '../support/redis-server';
 import { eventually, shippedConfigCopy } from '../support/test-app';
 
@@ -13,6 +16,9 @@ import { eventually, shippedConfigCopy } from '../support/test-app';
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/main.js');
 const SECRETS = { INGEST_TOKEN: 'prod-ingest-token-0123456789', ADMIN_TOKEN: 'prod-admin-token-0123456789', AGENT_LINK_SECRET: 'prod-link-secret-0123456789' };
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `tp${randomBytes(4).toString('hex')}`;
 
 interface Run {
   proc: ChildProcess;
@@ -26,7 +32,16 @@ function run(command: string, args: string[], env: Record<string, string>): Run 
   const dir = mkdtempSync(join(tmpdir(), 'vncc-prod-'));
   const proc = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOST: '127.0.0.1', CONFIG_FILE: shippedConfigCopy(dir), SPOOL_DIR: join(dir, 'spool'), SECRETS_DIR: join(dir, 'secrets'), REDIS_PREFIX: `tp${process.pid}${Date.now() % 100000}`, ...env },
+    env: {
+      PATH: process.env.PATH!,
+      HOST: '127.0.0.1',
+      REDIS_URL,
+      REDIS_PREFIX: PREFIX,
+      CONFIG_FILE: shippedConfigCopy(dir),
+      SPOOL_DIR: join(dir, 'spool'),
+      SECRETS_DIR: join(dir, 'secrets'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const r: Run = { proc, out: [], err: [], exited: new Promise((res) => proc.once('exit', (code) => (rmSync(dir, { recursive: true, force: true }), res(code)))) };
@@ -43,12 +58,20 @@ const lines = (r: Run) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('Production start and stop', () => {
+  afterAll(async () => {
+    const redis = createRedis(REDIS_URL, 'plain', { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    await dropKeys(redis, `${PREFIX}:*`).catch(() => undefined);
+    redis.disconnect();
+  });
+
   it('SIGTERM to `npm run start:prod` stops the connector cleanly: it logs that it stopped and frees its port', async () => {
     const port = await freePort();
     const r = run('npm', ['run', '-s', 'start:prod'], { ...SECRETS, NODE_ENV: 'production', PORT: String(port) });
     await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok ? true : undefined), 30_000, 'the connector to be ready');
-    const started = lines(r).find((l) => l.event === 'started');
-    expect(started?.msg).toContain(`listening on http://127.0.0.1:${port}`);
+    // Log lines are written in batches (up to 250 ms after): wait for it rather than race it.
+    const started = await eventually(() => lines(r).find((l) => l.event === 'started'), 5000, 'the started line');
+    expect(started.msg).toContain(`listening on http://127.0.0.1:${port}`);
     r.proc.kill('SIGTERM');
     await r.exited;
     await eventually(() => (lines(r).some((l) => l.event === 'stopped') ? true : undefined), 5000, 'the stopped line');
