@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Checks the deployment files against the connector itself, offline and in a second or two:
-// Dockerfile, compose.yaml and deploy/kubernetes/*.yaml parse, name only environment variables
+// Dockerfile, compose.yaml, deploy/kubernetes/*.yaml and docs/operations.md's YAML examples parse, name only environment variables
 // the connector reads, probe health endpoints it serves, reference secrets and config maps that
-// exist, and carry a configuration the connector accepts. Needs `npm run build` (dist/) first.
+// exist, carry a configuration the connector accepts, and alert on metrics it exports. Needs `npm run build` (dist/) first.
 //   node scripts/check-deploy.mjs
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -115,8 +115,29 @@ else {
   }
 }
 
+// --- docs/operations.md: its YAML examples parse, and its alert rules name metrics the connector exports ---
+const ops = read('docs/operations.md');
+const metricNames = new Set();
+const sourceFiles = (d) => readdirSync(join(root, d), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : []));
+for (const f of sourceFiles('src')) for (const m of read(f).matchAll(/name: '(vncc_[a-z_]+)'/g)) metricNames.add(m[1]);
+for (const [, block] of ops.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+  let doc;
+  try {
+    doc = parse(block);
+  } catch (err) {
+    problem('docs/operations.md', `a YAML example does not parse: ${err.message.split('\n')[0]}`);
+    continue;
+  }
+  for (const rule of (doc?.groups ?? []).flatMap((g) => g.rules ?? [])) {
+    for (const [, metric] of String(rule.expr).matchAll(/\b(vncc_[a-z_]+)/g)) {
+      const base = metric.replace(/_(count|sum|bucket)$/, '');
+      if (!metricNames.has(metric) && !metricNames.has(base)) problem('docs/operations.md', `alert ${rule.alert} uses ${metric}, which the connector does not export`);
+    }
+  }
+}
+
 if (problems.length) {
   console.error(`Deployment files: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`Deployment files OK: Dockerfile, compose.yaml (${Object.keys(services).join(', ')}), ${docs.length} Kubernetes objects in ${dir}.`);
+console.log(`Deployment files OK: Dockerfile, compose.yaml (${Object.keys(services).join(', ')}), ${docs.length} Kubernetes objects in ${dir}, the alert rules in docs/operations.md.`);
