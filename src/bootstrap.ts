@@ -176,7 +176,9 @@ function logRefused(logger: Logger, req: FastifyRequest, status: number, payload
  * string: it holds the token and the event's parameters, phone numbers included.
  */
 export function scrubSecrets(text: string): string {
-  return text.replace(/(\/[^\s"?]*)\?[^\s"]*/g, '$1?[redacted]');
+  // Never across a backslash: in a JSON body it escapes the quote that ends the string, and eating
+  // it would leave a body that is not JSON any more (a 404 for an event type written "/?").
+  return text.replace(/(\/[^\s"?\\]*)\?[^\s"\\]*/g, '$1?[redacted]');
 }
 
 /** Every Call Event request counted by type and the status it was answered with. */

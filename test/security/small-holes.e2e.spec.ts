@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TEST_TOKEN, TestApp } from '../support/test-app';
 
 const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -50,6 +50,15 @@ mappings:
     const text = await res.text();
     expect(text).not.toContain('secret-token-in-the-url');
     expect(text).toContain('/voipnow/event/dial-in');
+  });
+
+  it('a 404 whose message quotes the path stays a JSON body (an event type written "/?")', async () => {
+    const res = await fetch(`${t.url}/voipnow/events/${encodeURIComponent('/?')}?token=${TEST_TOKEN}&CallerIDNum=15551234567`);
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { message: string };
+    expect(body.message).toMatch(/^Unknown event/);
+    expect(JSON.stringify(body)).not.toContain(TEST_TOKEN);
+    expect(JSON.stringify(body)).not.toContain('15551234567');
   });
 
   it('a caller-ID name loses its bidi overrides and zero-width characters, and a formula is not written into the CSV as one', async () => {
