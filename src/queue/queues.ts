@@ -51,7 +51,7 @@ export function popJob(event: CallEvent, { keepSeconds }: { keepSeconds: number 
   };
 }
 
-/** How long, and how many, failed call logs are kept for replay (README: Admin API). */
+/** How long, and how many, failed call logs are kept for replay (docs/admin-api.md). */
 export const FAILED_CALL_LOGS_KEPT = { days: 30, count: 10_000 };
 
 export function logCallJob(

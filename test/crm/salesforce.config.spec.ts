@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseConfig } from '../../src/config/config.loader';
 
-/** The commented Salesforce connection in the shipped config is what the README tells people to copy: it must validate. */
+/** The commented Salesforce connection in the shipped config is what docs/crm-providers.md tells people to copy: it must validate. */
 describe('Salesforce connection settings', () => {
   const file = resolve(__dirname, '../../config/connector.yaml');
   const shipped = readFileSync(file, 'utf8');

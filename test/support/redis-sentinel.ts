@@ -47,8 +47,8 @@ function fields(reply: unknown): Record<string, string> {
 
 /**
  * A master, one replica and three sentinels (quorum 2), each its own process and files in `dir`:
- * the Sentinel setup the README describes, small enough to start per test. The data nodes persist
- * with AOF `appendfsync everysec` (the README's production setting). Sentinels declare the master
+ * the Sentinel setup docs/redis.md describes, small enough to start per test. The data nodes persist
+ * with AOF `appendfsync everysec` (the production setting in docs/redis.md). Sentinels declare the master
  * down after `downAfterMs` without an answer.
  */
 export class SentinelSetup {
