@@ -16,6 +16,9 @@ const SCENARIOS = {
   abandoned: ['dial-in', 'hangup:CANCEL'],
   outbound: ['dial-out', 'answer-out', 'hangup:ANSWER'],
   'outbound-unanswered': ['dial-out', 'hangup:NOANSWER'],
+  // A ring group: the CallID rings --ext and the --group members; --ext answers, the others stop ringing.
+  'ring-group': ['dial-in@all', 'answer-in', 'hangup:CANCEL@group', 'hangup:ANSWER'],
+  'ring-group-missed': ['dial-in@all', 'hangup:NOANSWER@all'],
 } as const;
 type Scenario = keyof typeof SCENARIOS;
 
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     name: { type: 'string', default: 'Jane Roe' },
     to: { type: 'string', default: '003258422544' },
     ext: { type: 'string', default: '0003*210' },
+    group: { type: 'string', default: '0003*211,0003*212' },
     did: { type: 'string', default: '+3222222222' },
     ring: { type: 'string', default: '2' },
     talk: { type: 'string', default: '3' },
@@ -40,7 +44,7 @@ const { values } = parseArgs({
 if (values.help || !(values.scenario! in SCENARIOS) || !['GET', 'POST'].includes(values.method!.toUpperCase())) {
   console.log(`Usage: npm run simulate -- [--scenario ${Object.keys(SCENARIOS).join('|')}] [--method GET|POST]
        [--url ${values.url}] [--token T] [--from NUMBER] [--name NAME] [--to NUMBER] [--ext ORG*EXT]
-       [--ring SECONDS] [--talk SECONDS] [--call-id ID]
+       [--group ORG*EXT,ORG*EXT (the other members, for ring-group scenarios)] [--ring SECONDS] [--talk SECONDS] [--call-id ID]
 The token defaults to INGEST_TOKEN, then to var/secrets/INGEST_TOKEN (what a development start generated).`);
   process.exit(values.help ? 0 : 2);
 }
@@ -60,24 +64,29 @@ async function main() {
   const callId = values['call-id'] ?? `${Math.floor(Date.now() / 1000)}.${randomBytes(3).toString('hex')}`;
   const outbound = scenario.startsWith('outbound');
   const secret = token();
-  for (const step of SCENARIOS[scenario]) {
-    const [type, status] = step.split(':');
-    const params: Record<string, string> = outbound
-      ? { CallID: callId, CallerIDNum: values.ext!, CallerExtension: values.ext!, CalledNumber: values.to!, CallFlow: 'OUT' }
-      : { CallID: callId, CallerIDNum: values.from!, CallerIDNam: values.name!, CalledDID: values.did!, CalledExtension: values.ext!, CalledNumber: values.did!, CallFlow: 'IN' };
-    params.CallStatus = status ?? 'CALLING';
-    const url = new URL(`/voipnow/events/${type}`, values.url);
-    url.searchParams.set('token', secret);
-    let res: Response;
-    if (method === 'GET') {
-      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-      res = await fetch(url);
-    } else {
-      res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
+  const group = values.group!.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const step of SCENARIOS[scenario] as readonly string[]) {
+    const [what, who = 'ext'] = step.split('@');
+    const [type, status] = what.split(':');
+    const extensions = who === 'all' ? [values.ext!, ...group] : who === 'group' ? group : [values.ext!];
+    for (const ext of extensions) {
+      const params: Record<string, string> = outbound
+        ? { CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: values.to!, CallFlow: 'OUT' }
+        : { CallID: callId, CallerIDNum: values.from!, CallerIDNam: values.name!, CalledDID: values.did!, CalledExtension: ext, CalledNumber: values.did!, CallFlow: 'IN' };
+      params.CallStatus = status ?? 'CALLING';
+      const url = new URL(`/voipnow/events/${type}`, values.url);
+      url.searchParams.set('token', secret);
+      let res: Response;
+      if (method === 'GET') {
+        for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+        res = await fetch(url);
+      } else {
+        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
+      }
+      const body = await res.text();
+      console.log(`${method} ${type.padEnd(10)} ${ext.padEnd(10)} CallID=${callId} → ${res.status} ${body}`);
+      if (res.status >= 300) process.exitCode = 1;
     }
-    const body = await res.text();
-    console.log(`${method} ${type.padEnd(10)} CallID=${callId} → ${res.status} ${body}`);
-    if (res.status >= 300) process.exitCode = 1;
     if (type.startsWith('dial')) await sleep(Number(values.ring) * 1000);
     if (type.startsWith('answer')) await sleep(Number(values.talk) * 1000);
   }
