@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { ConfigError, loadConfigFile } from './config/config.loader';
 import { ConnectorConfig } from './config/config.schema';
 import { AppEnv, EnvError, readEnv, secretLookup } from './config/env';
+import { readEmbedSettings } from './embed/embed.settings';
 import { isEventType } from './ingest/call-event';
 import { IngestAuth } from './ingest/ingest-auth';
 import { INGEST_ROUTE, registerIngestRoutes } from './ingest/ingest.routes';
@@ -30,6 +31,10 @@ export interface StartedApp {
 /** Builds and starts the connector; main.ts and the integration tests share this path. */
 export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<StartedApp> {
   const { env, config } = readEnvAndConfig(overrides.env ?? process.env);
+  // Checked here as well as in EmbedModule's provider: a refusal from inside NestFactory.create
+  // comes after the Redis clients are connected, and nothing can close them then (no app is
+  // returned), so an in-process start (the tests) kept their sockets and could not exit.
+  if (env.role !== 'worker') readEmbedSettings(env);
   const logger = overrides.logger ?? createLogger(env.logLevel);
 
   const adapter = new FastifyAdapter({
