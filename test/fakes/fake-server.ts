@@ -48,6 +48,8 @@ export class FakeServer {
   readonly requests: FakeRequest[] = [];
   private faults: (Fault & { left: number })[] = [];
   private server?: Server;
+  /** Pending latency and delay waits: close() clears them, so a test that stops waiting for a slow answer does not keep the process (its jest worker) alive until the fake would have answered. */
+  private readonly waits = new Set<NodeJS.Timeout>();
   latencyMs = 0;
   url = '';
 
@@ -65,6 +67,8 @@ export class FakeServer {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.waits) clearTimeout(timer);
+    this.waits.clear();
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
@@ -98,11 +102,11 @@ export class FakeServer {
     else if (raw && type.includes('x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(raw));
     const request: FakeRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, at: Date.now() };
     this.requests.push(request);
-    if (this.latencyMs) await sleep(this.latencyMs);
+    if (this.latencyMs) await this.wait(this.latencyMs);
 
     const fault = this.faults.find((f) => f.left > 0 && (f.match ? f.match(request) : (!f.method || f.method === request.method) && (!f.pathIncludes || request.path.includes(f.pathIncludes))));
     if (fault) fault.left -= 1;
-    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.delayMs) await this.wait(fault.delayMs);
     if (fault && !fault.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
 
     let response: FakeResponse;
@@ -114,6 +118,16 @@ export class FakeServer {
     if (fault?.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
     request.status = response.status;
     this.send(res, response);
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waits.delete(timer);
+        resolve();
+      }, ms);
+      this.waits.add(timer);
+    });
   }
 
   private fail(res: ServerResponse, fault: Fault, request: FakeRequest) {
