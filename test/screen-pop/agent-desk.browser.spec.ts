@@ -260,7 +260,9 @@ mappings:
     await a.page.locator('#card form.create-contact').getByLabel('Name').fill('Pat Caller');
     await b.page.locator('#card form.create-contact').getByLabel('Name').fill('Pat Caller');
     await shot(a.page, 'create-contact');
-    await Promise.all([a, b].map(({ page }) => page.locator('#card form.create-contact').getByRole('button', { name: 'Create contact' }).click()));
+    // Both clicks land before either creation is back: a click that waited for the button to be
+    // actionable could find it gone, the other card having already shown the created contact.
+    await Promise.all([a, b].map(({ page }) => page.locator('#card form.create-contact').getByRole('button', { name: 'Create contact' }).evaluate((button: any) => button.click())));
     for (const { page } of [a, b]) {
       await card(page).locator('h2', { hasText: 'Pat Caller' }).waitFor({ timeout: 15_000 });
       await expect(card(page).locator('form.create-contact').isHidden()).resolves.toBe(true);
