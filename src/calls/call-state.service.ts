@@ -14,6 +14,13 @@ export interface StoredWrapUp extends WrapUpView {
   created?: CrmMatch;
 }
 
+/** What pages see of a stored wrap-up (a record created from the card stays server-side). */
+export function wrapUpView(wrapUp: StoredWrapUp): WrapUpView {
+  const { created: _created, ...view } = wrapUp;
+  void _created;
+  return view;
+}
+
 /** How many calls the ops list of recent calls keeps. */
 export const RECENT_CALLS_KEPT = 1000;
 

@@ -15,7 +15,7 @@ import { EventQueueService } from '../queue/event-queue.service';
 import { activityKey, loggedMarkerKey, logClaimKey } from './activity-keys';
 import { isLive } from './call-group';
 import { CallRecord } from './call-record';
-import { CallStateService, StoredWrapUp } from './call-state.service';
+import { CallStateService, StoredWrapUp, wrapUpView } from './call-state.service';
 import { CallUpdate, CallUpdatePublisher } from './call-update.publisher';
 import { CardService } from './card.service';
 import { MAX_NOTES, WrapUp, WrapUpView } from './wrap-up';
@@ -86,7 +86,7 @@ export class WrapUpService {
     const logged = await this.crm.redis.exists(loggedMarkerKey(this.env.redisPrefix, connection, key));
     if (logged) await this.queues.addWrapUpUpdate(callId, extension, key, wrapUp.savedAt);
     else if (wrapUp.done && !isLive(record)) await this.logNow(connection, key);
-    const view = publicView(wrapUp);
+    const view = wrapUpView(wrapUp);
     await this.publish(callId, extension, connection, { wrapUp: view });
     this.log.info({ event: 'call.wrap_up_saved', callId, extension, connection, logged: !!logged, done: !!wrapUp.done, disposition: wrapUp.disposition, notes: wrapUp.notes?.length ?? 0 }, 'wrap-up saved');
     return view;
@@ -135,7 +135,7 @@ export class WrapUpService {
     const key = activityKey(callId, extension, mapping);
     if (await this.crm.redis.exists(loggedMarkerKey(this.env.redisPrefix, connection, key))) await this.queues.addWrapUpUpdate(callId, extension, key, wrapUp.savedAt);
     await this.publish(callId, extension, connection, {
-      wrapUp: publicView(wrapUp),
+      wrapUp: wrapUpView(wrapUp),
       lookup: { status: 'done', connection, matches: [created] },
     });
     return created;
@@ -183,8 +183,3 @@ function definedOnly(patch: WrapUp): WrapUp {
   return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as WrapUp;
 }
 
-function publicView(wrapUp: StoredWrapUp): WrapUpView {
-  const { created: _created, ...view } = wrapUp;
-  void _created;
-  return view;
-}

@@ -4,8 +4,9 @@ import { Logger } from 'pino';
 import { activityKey, LoggedMarker, loggedMarkerKey, logClaimKey } from '../calls/activity-keys';
 import { CallLeg, isLive, mergeLegs } from '../calls/call-group';
 import { CallRecord } from '../calls/call-record';
-import { CallStateService, StoredWrapUp } from '../calls/call-state.service';
-import { CallUpdatePublisher } from '../calls/call-update.publisher';
+import { CardService } from '../calls/card.service';
+import { CallStateService, StoredWrapUp, wrapUpView } from '../calls/call-state.service';
+import { CallUpdate, CallUpdatePublisher } from '../calls/call-update.publisher';
 import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { ConfigStore } from '../config/config.store';
 import { AppEnv } from '../config/env';
@@ -72,6 +73,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     private readonly metrics: MetricsService,
     private readonly batcher: CrmBatcher,
     private readonly queues: EventQueueService,
+    private readonly cards: CardService,
   ) {}
 
   concurrency() {
@@ -104,7 +106,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     const window = await this.wrapUpWindow(call, wrapUp);
     if (window) {
       await job.updateData({ ...job.data, heldForWrapUp: true });
-      await this.publishToLegs(call, { offers: undefined, logsAt: window });
+      await this.publishToLegs(call, { logsAt: window });
       return this.delay(job, token, window - Date.now(), 'wrap-up window');
     }
     return this.runGuarded(job, token, call, () => this.write(job, call, wrapUp));
@@ -274,13 +276,11 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
 
   private async setWrapUpState(call: CallToLog, wrapUp: StoredWrapUp): Promise<void> {
     await this.calls.saveWrapUp(call.record.callId, call.connection, wrapUp);
-    const { created: _created, ...view } = wrapUp;
-    void _created;
-    await this.publishToLegs(call, { wrapUp: view });
+    await this.publishToLegs(call, { wrapUp: wrapUpView(wrapUp) });
   }
 
   /** An update of the logged call on the card of every extension the call rang. */
-  private async publishToLegs(call: CallToLog, what: { activity?: { connection: string; id: string; url?: string }; wrapUp?: StoredWrapUp; offers?: undefined; logsAt?: number }): Promise<void> {
+  private async publishToLegs(call: CallToLog, what: Pick<CallUpdate, 'activity' | 'wrapUp'> & { logsAt?: number }): Promise<void> {
     const extensions = call.legs?.map((l) => l.extension) ?? [call.record.extension];
     const records = await Promise.all(extensions.map((e) => (e === call.record.extension && !call.legs ? call.record : this.calls.get(call.record.callId, e))));
     await Promise.all(
@@ -294,8 +294,8 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
             publishedAt: Date.now(),
             ...(what.activity ? { activity: what.activity } : {}),
             ...(what.wrapUp ? { wrapUp: what.wrapUp } : {}),
-            ...(what.logsAt ? { offers: { wrapUp: true, dispositions: this.crm.dispositions(call.connection).map(({ key, label }) => ({ key, label })), createContact: !!this.crm.get(call.connection).createContact, logsAt: what.logsAt } } : {}),
-            labels: mapping.label ? { extension: mapping.label, connection: this.crm.displayName(call.connection) } : { connection: this.crm.displayName(call.connection) },
+            ...(what.logsAt ? { offers: this.cards.offers(mapping, record, { internal: false, logsAt: what.logsAt }) } : {}),
+            labels: this.cards.labels(mapping),
           })
           .catch(() => undefined);
       }),
