@@ -158,7 +158,7 @@ function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
 function logRefused(logger: Logger, req: FastifyRequest, status: number, payload: unknown) {
   let body: { message?: unknown; problems?: { field: string }[] } = {};
   try {
-    body = typeof payload === 'string' ? JSON.parse(payload) : {};
+    body = typeof payload === 'string' ? (JSON.parse(payload) as typeof body) : {};
   } catch {
     // not JSON: nothing more to report than the status
   }

@@ -38,7 +38,7 @@ describe('Durability', () => {
 
       await redis.start();
       const callId = newCallId();
-      const after = await eventually(async () => {
+      await eventually(async () => {
         const res = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '210' });
         return res.status === 202 ? res : undefined;
       }, 15_000, 'a 202 after Redis came back');

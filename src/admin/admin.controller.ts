@@ -172,7 +172,7 @@ function describeJob(job: Job) {
   return {
     id: job.id,
     name: job.name,
-    data: job.data,
+    data: job.data as unknown,
     failedReason: job.failedReason,
     attemptsMade: job.attemptsMade,
     createdAt: new Date(job.timestamp).toISOString(),

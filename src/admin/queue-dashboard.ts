@@ -51,5 +51,5 @@ export function mountQueueDashboard(app: NestFastifyApplication, env: AppEnv) {
     });
     await scope.register(serverAdapter.registerPlugin() as never);
   };
-  void app.register(dashboard as never, { prefix: DASHBOARD_PATH });
+  void app.register(dashboard, { prefix: DASHBOARD_PATH });
 }

@@ -109,7 +109,7 @@ export class UnloggedCallsService {
         connection: note.connection,
         at: note.at ? new Date(note.at).toISOString() : undefined,
         replayable: !!job && (await job.isCompleted()),
-        call: this.show(record as CallRecord),
+        call: this.show(record),
       });
     }
     return [...found.values()].sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
@@ -138,7 +138,8 @@ export class UnloggedCallsService {
         continue;
       }
       const state = await job.getState();
-      const note = (await this.calls.annotations(job.data.callId, job.data.extension)).log as LogNote | undefined;
+      const { callId, extension } = job.data as { callId: string; extension: string };
+      const note = (await this.calls.annotations(callId, extension)).log as LogNote | undefined;
       if (state === 'completed' && note?.status === 'logged') {
         refused.push({ jobId, why: 'already logged' });
         continue;

@@ -50,7 +50,7 @@ export function applyRuleChange(text: string, change: RuleChange): string {
     if (change.level !== 'defaults') k.type = Scalar.QUOTE_DOUBLE;
     map.add(doc.createPair(k, change.rule));
   }
-  const intended = doc.toJS();
+  const intended: unknown = doc.toJS();
   const spliced = splice(text, doc, parent, pair, change, before);
   if (spliced !== undefined && isDeepStrictEqual(parseDocument(spliced).toJS(), intended)) return spliced;
   const whole = doc.toString();

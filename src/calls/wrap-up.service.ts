@@ -180,6 +180,6 @@ export class WrapUpService {
 }
 
 function definedOnly(patch: WrapUp): WrapUp {
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as WrapUp;
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
 }
 

@@ -20,7 +20,7 @@ const { values } = parseArgs({
 });
 
 const ttl = values['ttl-hours'] === undefined ? undefined : Number(values['ttl-hours']);
-if (values.help || values.ext!.length === 0 || (ttl !== undefined && !(ttl > 0))) {
+if (values.help || values.ext.length === 0 || (ttl !== undefined && !(ttl > 0))) {
   console.log(`Usage: npm run agent-link -- --ext ORG*EXT [--ext ORG*EXT ...] [--ttl-hours HOURS] [--url ${values.url}] [--json]
 Prints a link to the agent page for these extensions. Without --ttl-hours the link does not
 expire (rotate AGENT_LINK_SECRET to revoke such links).`);
@@ -32,8 +32,8 @@ try {
     production: process.env.NODE_ENV === 'production',
     secretsDir: resolve(process.env.SECRETS_DIR ?? 'var/secrets'),
   });
-  const { token, payload } = signAgentToken(splitSecrets(secret)[0], values.ext!, { ttlHours: ttl });
-  const url = `${values.url!.replace(/\/+$/, '')}/agent?token=${token}`;
+  const { token, payload } = signAgentToken(splitSecrets(secret)[0], values.ext, { ttlHours: ttl });
+  const url = `${values.url.replace(/\/+$/, '')}/agent?token=${token}`;
   const expiresAt = payload.exp ? new Date(payload.exp * 1000).toISOString() : null;
   if (values.json) console.log(JSON.stringify({ url, token, extensions: payload.ext, expiresAt }));
   else console.log(`${url}\n(extensions ${payload.ext.join(', ')}; ${expiresAt ? `expires ${expiresAt}` : 'does not expire'})`);

@@ -46,7 +46,7 @@ async function main(): Promise<number> {
   }
   try {
     const client = new CallingSettingsClient({
-      basePath: values['base-path']!,
+      basePath: values['base-path'],
       appId: values['app-id'],
       developerApiKey: process.env.HUBSPOT_DEVELOPER_API_KEY?.trim() || undefined,
       bearerToken: process.env.HUBSPOT_DEVELOPER_TOKEN?.trim() || undefined,
@@ -60,12 +60,12 @@ async function main(): Promise<number> {
       console.log((await client.remove()) ? `Calling settings of app ${values['app-id']} deleted.` : `App ${values['app-id']} had no calling settings.`);
       return 0;
     }
-    const wanted = panelSettings({ name: values.name!, url: values.url!, width: Number(values.width), height: Number(values.height), isReady: !values['not-ready'] });
+    const wanted = panelSettings({ name: values.name, url: values.url!, width: Number(values.width), height: Number(values.height), isReady: !values['not-ready'] });
     const { action, settings } = await client.apply(wanted);
     console.log(`Calling settings ${action} for app ${values['app-id']}:\n${JSON.stringify(settings, null, 2)}`);
     return 0;
   } catch (err) {
-    console.error(err instanceof CallingSettingsError || err instanceof TypeError ? (err as Error).message : err);
+    console.error(err instanceof CallingSettingsError || err instanceof TypeError ? err.message : err);
     return 1;
   }
 }

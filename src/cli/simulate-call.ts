@@ -41,7 +41,7 @@ const { values } = parseArgs({
   },
 });
 
-if (values.help || !(values.scenario! in SCENARIOS) || !['GET', 'POST'].includes(values.method!.toUpperCase())) {
+if (values.help || !(values.scenario in SCENARIOS) || !['GET', 'POST'].includes(values.method.toUpperCase())) {
   console.log(`Usage: npm run simulate -- [--scenario ${Object.keys(SCENARIOS).join('|')}] [--method GET|POST]
        [--url ${values.url}] [--token T] [--from NUMBER] [--name NAME] [--to NUMBER] [--ext ORG*EXT]
        [--group ORG*EXT,ORG*EXT (the other members, for ring-group scenarios)] [--ring SECONDS] [--talk SECONDS] [--call-id ID]
@@ -60,19 +60,19 @@ function token(): string {
 
 async function main() {
   const scenario = values.scenario as Scenario;
-  const method = values.method!.toUpperCase() as 'GET' | 'POST';
+  const method = values.method.toUpperCase() as 'GET' | 'POST';
   const callId = values['call-id'] ?? `${Math.floor(Date.now() / 1000)}.${randomBytes(3).toString('hex')}`;
   const outbound = scenario.startsWith('outbound');
   const secret = token();
-  const group = values.group!.split(',').map((e) => e.trim()).filter(Boolean);
+  const group = values.group.split(',').map((e) => e.trim()).filter(Boolean);
   for (const step of SCENARIOS[scenario] as readonly string[]) {
     const [what, who = 'ext'] = step.split('@');
     const [type, status] = what.split(':');
-    const extensions = who === 'all' ? [values.ext!, ...group] : who === 'group' ? group : [values.ext!];
+    const extensions = who === 'all' ? [values.ext, ...group] : who === 'group' ? group : [values.ext];
     for (const ext of extensions) {
       const params: Record<string, string> = outbound
-        ? { CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: values.to!, CallFlow: 'OUT' }
-        : { CallID: callId, CallerIDNum: values.from!, CallerIDNam: values.name!, CalledDID: values.did!, CalledExtension: ext, CalledNumber: values.did!, CallFlow: 'IN' };
+        ? { CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: values.to, CallFlow: 'OUT' }
+        : { CallID: callId, CallerIDNum: values.from, CallerIDNam: values.name, CalledDID: values.did, CalledExtension: ext, CalledNumber: values.did, CallFlow: 'IN' };
       params.CallStatus = status ?? 'CALLING';
       const url = new URL(`/voipnow/events/${type}`, values.url);
       url.searchParams.set('token', secret);

@@ -55,7 +55,7 @@ export interface AppEnv {
    * Reads a secret that config refers to by name (`clientSecretEnv: SF_CLIENT_SECRET`): the
    * variable itself, or the file named by NAME_FILE. Undefined when neither is set.
    */
-  secret(name: string): string | undefined;
+  secret: (name: string) => string | undefined;
 }
 
 const bool = z

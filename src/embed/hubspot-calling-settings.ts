@@ -99,7 +99,7 @@ export class CallingSettingsClient {
     const text = await res.text();
     let body: { message?: string } | undefined;
     try {
-      body = text ? JSON.parse(text) : undefined;
+      body = text ? (JSON.parse(text) as typeof body) : undefined;
     } catch {
       body = undefined;
     }

@@ -46,6 +46,7 @@ export type ParseResult =
   | { ok: false; problems: FieldProblem[] };
 
 // Printable characters only: control characters in a CallID or number mean junk, not a call.
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CALL_ID = /^[\x21-\x7e]{1,128}$/;
 // Numbers as PBXs send them, including "anonymous"/"restricted" and SIP-ish forms.
@@ -101,6 +102,7 @@ export function parseCallEvent(
       problems.push({ field, problem: 'must be a string, not an object' });
       return undefined;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a form or query value: objects and arrays were refused above
     const value = String(raw).trim();
     if (value === '') return undefined;
     if (pattern ? !pattern.test(value) : CONTROL.test(value) || value.length > MAX_NAME) {

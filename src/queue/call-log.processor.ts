@@ -89,7 +89,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     if (job.name === JobName.UpdateCall) return this.runGuarded(job, token, call, () => this.applyWrapUp(call));
     const decision = shouldLog(call.record, call.mapping);
     if (!decision.yes) return this.done(record, { status: 'skipped', reason: decision.reason });
-    const { connection, key } = call;
+    const { connection } = call;
 
     const claim = await this.claim(job, call);
     if (claim) return this.done(record, { status: 'skipped', reason: claim, connection }, true);

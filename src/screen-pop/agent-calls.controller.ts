@@ -86,7 +86,7 @@ export class AgentCallsController {
     if (type !== 'application/json') throw new UnsupportedMediaTypeException('Send the body as JSON (content-type: application/json).');
     const parsed = schema.safeParse(body ?? {});
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    const input = parsed.data as z.infer<T>;
+    const input = parsed.data;
     if (!link.ext.includes(input.extension)) {
       throw new ForbiddenException(`This link is for ${link.ext.join(', ')}, not for ${input.extension}: a card can only write to its own extensions' calls.`);
     }

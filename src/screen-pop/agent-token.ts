@@ -75,7 +75,7 @@ export function verifyAgentToken(secrets: readonly string[], token: string | und
   }
   // Signed by us but unreadable: only a link from an incompatible version of the connector.
   if (!parsed.success) throw new AgentTokenError('malformed', 'The agent link was signed by this server but its contents are not understood. Ask for a new link.');
-  const payload = parsed.data as AgentTokenPayload;
+  const payload = parsed.data;
   if (payload.exp !== undefined && payload.exp * 1000 <= now) {
     throw new AgentTokenError('expired', `The agent link expired at ${new Date(payload.exp * 1000).toISOString()}. Ask your administrator for a new one.`);
   }

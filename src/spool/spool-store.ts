@@ -76,6 +76,7 @@ export class SpoolStore {
     } catch (err) {
       // Closed first: it holds the file's lock, and the salvage reads the file through a connection of its own.
       if (db?.isOpen) db.close();
+      // eslint-disable-next-line preserve-caught-error -- this message replaces SQLite's on purpose: it says what to do
       if (isBusy(err)) throw new Error(`${file} is in use by another process: give each API instance its own SPOOL_DIR`);
       let salvaged: DatabaseSync;
       ({ db: salvaged, damaged } = SpoolStore.salvage(file, (err as Error).message));

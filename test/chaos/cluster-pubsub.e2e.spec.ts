@@ -28,7 +28,7 @@ async function subscriberIds(node: ClusterNode): Promise<string[]> {
     .split('\n')
     .map((line) => Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])))
     .filter((c) => c.name?.includes('vncc-agent-updates') && Number(c.sub) > 0)
-    .map((c) => c.id as string);
+    .map((c) => c.id);
 }
 
 /** The one node holding the hub's subscriber, and that connection's id there. */

@@ -290,7 +290,7 @@ export class FakeSalesforce extends FakeServer {
     if (body.allOrNone && refusals.some(Boolean)) {
       return { status: 200, body: refusals.map((r) => toResult(r ?? [{ message: 'The transaction was rolled back since another operation in the same transaction failed.', errorCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', fields: [] }])) };
     }
-    return { status: 200, body: records.map((r, n) => (refusals[n] ? toResult(refusals[n]!) : { id: this.storeTask(r), success: true, errors: [] })) };
+    return { status: 200, body: records.map((r, n) => (refusals[n] ? toResult(refusals[n]) : { id: this.storeTask(r), success: true, errors: [] })) };
   }
 
   /** The requested fields only, relationship fields (Account.Name) nested, as the API returns them. */
@@ -303,7 +303,7 @@ export class FakeSalesforce extends FakeServer {
         continue;
       }
       const target = this.objects.find((x) => x.Id === o[`${rel}Id`]);
-      out[rel] = target ? { ...((out[rel] as object) ?? { attributes: { type: target.type === 'User' ? 'Name' : target.type, url: `/services/data/v62.0/sobjects/${target.type}/${target.Id}` } }), [sub]: target[sub] ?? null } : null;
+      out[rel] = target ? { ...(out[rel] ?? { attributes: { type: target.type === 'User' ? 'Name' : target.type, url: `/services/data/v62.0/sobjects/${target.type}/${target.Id}` } }), [sub]: target[sub] ?? null } : null;
     }
     return out;
   }

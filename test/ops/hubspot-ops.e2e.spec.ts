@@ -54,7 +54,7 @@ mappings:
     await sendEvent(t.url, 'answer-in', params);
     await sendEvent(t.url, 'hangup', { ...params, CallStatus: 'ANSWER' });
   };
-  const callsOf = (callId: string, ext: string) => hs.calls().filter((c) => c.properties.voipnow_call_key === `vn-${escapeIdPart(callId)}`);
+  const callsOf = (callId: string, _ext: string) => hs.calls().filter((c) => c.properties.voipnow_call_key === `vn-${escapeIdPart(callId)}`);
   const jobState = async (callId: string, ext: string) => (await t.app.get(EventQueueService).callLog.getJob(logCallJobId(callId, ext)))?.getState();
   const ownerRequests = (email: string) => hs.requests.filter((r) => r.path.startsWith('/crm/v3/owners') && r.query.get('email')?.toLowerCase() === email).length;
   const metrics = async () => (await fetch(`${t.url}/metrics`)).text();

@@ -180,7 +180,8 @@ describe('Agent screen-pop stream', () => {
     const callId = await dialIn('0003*440');
     const first = await eventually(() => updatesOf(page).find((u) => u.record.callId === callId), 10_000, 'the first pop');
     // Drop b's subscriber connection, publish while it is away, then let it reconnect.
-    const sub = (b.app.get(UpdateHub) as unknown as { sub: { disconnect(reconnect: boolean): void; connect(): Promise<void> } }).sub;
+    const hub: unknown = b.app.get(UpdateHub);
+    const sub = (hub as { sub: { disconnect(reconnect: boolean): void; connect(): Promise<void> } }).sub;
     const channel = a.app.get(CallUpdatePublisher).channel('0003*440');
     sub.disconnect(false);
     await eventually(async () => ((await a.redis.pubsub('NUMSUB', channel))[1] === 0 ? true : undefined), 5000, 'the subscriber to be gone');

@@ -44,7 +44,10 @@ export async function openSse(url: string, headers: Record<string, string> = {})
             else if (line.startsWith('retry: ')) conn.retry = Number(line.slice(7));
             else if (line.startsWith('id: ')) msg.id = line.slice(4);
             else if (line.startsWith('event: ')) msg.event = line.slice(7);
-            else if (line.startsWith('data: ')) (msg.data += line.slice(6)), (hasData = true);
+            else if (line.startsWith('data: ')) {
+              msg.data += line.slice(6);
+              hasData = true;
+            }
           }
           if (hasData) conn.messages.push(msg);
         }

@@ -325,11 +325,11 @@ export class FileProvider implements CrmProvider {
       };
       reading.contacts.then(settle, () => settle());
     }
-    return this.reading!.contacts;
+    return this.reading.contacts;
   }
 
   private async readContacts(mtimeMs: number): Promise<Contacts> {
-    const rows = parse(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as ContactRow[];
+    const rows = parse<ContactRow>(await readFile(this.files.contactsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true });
     const indexed = rows.map((row) => {
       // Each stored number in every form a query may carry, so matching is a map lookup.
       const columns = Object.fromEntries(

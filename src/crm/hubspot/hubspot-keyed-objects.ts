@@ -54,9 +54,11 @@ export class KeyedObjects {
             .create(this.objectType, { name: this.property, label: this.label, type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: GROUP[this.objectType], hasUniqueValue })
             .then((p) => p.hasUniqueValue === true)
             // Another instance created it first: read what it made.
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the HubSpot client's error on as it came
             .catch((e: { code?: number }) => (e.code === 409 ? read() : Promise.reject(e)));
         // An object type on which HubSpot refuses unique properties still gets its key property, found by search.
         isUnique = await create(true).catch((e: { code?: number }) => {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the HubSpot client's error on as it came
           if (e.code !== 400) return Promise.reject(e);
           refused = true;
           return create(false);
@@ -94,7 +96,7 @@ export class KeyedObjects {
               filterGroups: [{ filters: [values.length === 1 ? { propertyName: this.property, operator: FilterOperatorEnum.Eq, value: values[0] } : { propertyName: this.property, operator: FilterOperatorEnum.In, values }] }],
               properties: props,
               limit: 200,
-              after: undefined as never,
+              after: undefined,
               sorts: [],
             }),
           );

@@ -87,7 +87,7 @@ export class HubSpotProvider implements CrmProvider {
     let after: string | undefined;
     do {
       const page = await this.call(priority === 'interactive' ? 'lookup' : 'lookupBatch', signal, () =>
-        this.client.crm.contacts.searchApi.doSearch({ filterGroups, properties: CONTACT_PROPERTIES, limit: 200, sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never, after: after as never }),
+        this.client.crm.contacts.searchApi.doSearch({ filterGroups, properties: CONTACT_PROPERTIES, limit: 200, sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never, after }),
       );
       found.push(...page.results);
       after = page.paging?.next?.after;

@@ -35,7 +35,7 @@ export function classifySalesforceError(err: unknown): CrmError {
 
 function classifyHttp(err: SalesforceHttpError): CrmError {
   const { status, headers } = err;
-  const first: RestError = Array.isArray(err.body) ? (err.body[0] ?? {}) : {};
+  const first: RestError = Array.isArray(err.body) ? ((err.body[0] as RestError | undefined) ?? {}) : {};
   const oauth = !Array.isArray(err.body) && typeof err.body === 'object' && err.body ? (err.body as { error?: string; error_description?: string }) : undefined;
   const code = first.errorCode ?? oauth?.error ?? `HTTP_${status}`;
   // Salesforce's messages can quote the failed SOSL/SOQL, and with it the caller's number: masked,

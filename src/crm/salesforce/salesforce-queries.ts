@@ -87,7 +87,7 @@ export function phoneFieldHolding(record: Record<string, unknown>, type: string,
   const wanted = new Set([query.national, query.digits, ...searchForms(query).map(digitsOf)].filter((d): d is string => !!d));
   const national = query.national && query.national.length >= 7 ? query.national : undefined;
   return (PHONE_FIELDS[type] ?? ['Phone']).find((f) => {
-    const held = typeof record[f] === 'string' ? digitsOf(record[f] as string) : '';
+    const held = typeof record[f] === 'string' ? digitsOf(record[f]) : '';
     return held !== '' && (wanted.has(held) || (!!national && held.includes(national)));
   });
 }

@@ -40,7 +40,9 @@ export class SalesforceProvider implements CrmProvider {
             conn.instanceUrl = session.instanceUrl;
             callback(null, session.accessToken);
           },
-          (err: Error) => callback(err),
+          (err: Error) => {
+            callback(err);
+          },
         );
       },
     });
@@ -105,7 +107,7 @@ export class SalesforceProvider implements CrmProvider {
     const found = existing.get(input.key);
     if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
     const saved = await this.call('logCall', undefined, () => this.conn.sobject('Task').create(callTask(input, this.settings.callKeyField)));
-    if (!saved.success) throw recordError(saved.errors as never);
+    if (!saved.success) throw recordError(saved.errors);
     return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
   }
 
@@ -119,7 +121,7 @@ export class SalesforceProvider implements CrmProvider {
     const created = new Map<string, string | CrmError>();
     if (pending.length > 0) {
       const saved = await this.call('logCalls', undefined, () => this.conn.sobject('Task').create(pending.map((i) => callTask(i, this.settings.callKeyField)), { allOrNone: false }));
-      saved.forEach((s, n) => created.set(pending[n].key, s.success ? s.id : recordError(s.errors as never)));
+      saved.forEach((s, n) => created.set(pending[n].key, s.success ? s.id : recordError(s.errors)));
     }
     const base = this.lightning()!;
     return inputs.map((i) => {
@@ -153,7 +155,7 @@ export class SalesforceProvider implements CrmProvider {
       if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
       const lead = newLead(input, this.settings.newLeadCompany);
       const saved = await this.call('createContact', undefined, () => this.conn.sobject('Lead').create(lead));
-      if (!saved.success) throw recordError(saved.errors as never);
+      if (!saved.success) throw recordError(saved.errors);
       this.deps.logger.debug({ event: 'crm.contact_created', number: maskNumber(input.number), id: saved.id }, 'Salesforce Lead created for an unknown caller');
       return this.toMatch({ ...lead, Id: saved.id, Name: lead.LastName, attributes: { type: 'Lead', url: '' } }, base());
     });
@@ -167,7 +169,7 @@ export class SalesforceProvider implements CrmProvider {
     const fields = taskPatch(patch);
     if (Object.keys(fields).length === 0) return;
     const saved = await this.call('updateCall', undefined, () => this.conn.sobject('Task').update({ Id: activityId, ...fields }));
-    if (!saved.success) throw recordError(saved.errors as never);
+    if (!saved.success) throw recordError(saved.errors);
   }
 
   /**
@@ -179,7 +181,7 @@ export class SalesforceProvider implements CrmProvider {
     const found = (await this.findTasks([input.key])).get(input.key);
     if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
     const saved = await this.call('createTask', undefined, () => this.conn.sobject('Task').create(followUpTask(input, this.settings.callKeyField)));
-    if (!saved.success) throw recordError(saved.errors as never);
+    if (!saved.success) throw recordError(saved.errors);
     return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
   }
 
@@ -206,8 +208,9 @@ export class SalesforceProvider implements CrmProvider {
     return result.records[0]?.Id;
   }
 
-  private toMatch(r: SfRecord, base: string, query?: PhoneQuery): CrmMatch {
-    const kind = type(r);
+  private toMatch(record: SfRecord, base: string, query?: PhoneQuery): CrmMatch {
+    const r = record as SfMatchFields;
+    const kind = type(record);
     const field = query ? (phoneFieldHolding(r, kind, query) ?? PHONE_FIELDS[kind]?.find((f) => !!r[f])) : undefined;
     return {
       connection: this.connection,
@@ -265,6 +268,23 @@ export class SalesforceProvider implements CrmProvider {
 function writeTimeoutMs(settings: SalesforceSettings): number {
   return Math.max(15_000, settings.lookupTimeoutMs * 2);
 }
+
+/** The fields toMatch reads of a looked-up Contact, Lead or Account (jsforce types every field `any`). */
+type SfMatchFields = {
+  [field: string]: unknown;
+  Id?: string;
+  Name?: string | null;
+  Phone?: string | null;
+  MobilePhone?: string | null;
+  Company?: string | null;
+  Title?: string | null;
+  Email?: string | null;
+  OwnerId?: string | null;
+  Owner?: { Name?: string | null } | null;
+  Account?: { Name?: string | null } | null;
+  LastActivityDate?: string | null;
+  LastModifiedDate?: string | null;
+};
 
 function type(r: SfRecord): string {
   return r.attributes?.type ?? 'Contact';
