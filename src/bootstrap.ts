@@ -65,10 +65,7 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
       method: ['PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
       url: INGEST_ROUTE,
       handler: (_req, reply) => {
-        void reply
-          .code(405)
-          .header('Allow', 'GET, POST')
-          .send({ statusCode: 405, error: 'Method Not Allowed', message: 'Call Events are sent with GET or POST.' });
+        void reply.code(405).header('Allow', 'GET, POST').send({ statusCode: 405, error: 'Method Not Allowed', message: 'Call Events are sent with GET or POST.' });
       },
     });
   }
@@ -109,7 +106,11 @@ function logStarted(logger: Logger, env: AppEnv, port: number, listening: string
   if (env.generatedSecrets.length > 0) parts.push(`development secrets (${env.generatedSecrets.join(', ')}) are in ${relative(process.cwd(), env.secretsDir) || env.secretsDir}/`);
   if (env.role !== 'worker') {
     // `npm run agent-link` rebuilds first, which a production install (dev dependencies pruned) cannot.
-    parts.push(env.production ? 'agent page links: POST /admin/agent-links, or node dist/cli/agent-link.js --ext 0003*210' : 'agent page link: npm run agent-link -- --ext 0003*210 (or POST /admin/agent-links)');
+    parts.push(
+      env.production
+        ? 'agent page links: POST /admin/agent-links, or node dist/cli/agent-link.js --ext 0003*210'
+        : 'agent page link: npm run agent-link -- --ext 0003*210 (or POST /admin/agent-links)',
+    );
   }
   if (env.production && !env.publicUrl && env.role !== 'worker') parts.push('set PUBLIC_URL so minted agent links are full URLs');
   logger.info(

@@ -81,10 +81,14 @@ describe('Admin API, config reload and metrics', () => {
     const params = { CallID: id, CallerIDNum: '0015551234567', CalledExtension: '0003*210', CallFlow: 'IN' };
     await sendEvent(t.url, 'dial-in', params);
     await sendEvent(t.url, 'hangup', { ...params, CallStatus: 'ANSWER' });
-    const failed = await eventually(async () => {
-      const { body } = await json(await admin('/admin/jobs/failed?queue=call-log'));
-      return body.jobs.find((j: any) => j.data.callId === id);
-    }, 15_000, 'the failed job');
+    const failed = await eventually(
+      async () => {
+        const { body } = await json(await admin('/admin/jobs/failed?queue=call-log'));
+        return body.jobs.find((j: any) => j.data.callId === id);
+      },
+      15_000,
+      'the failed job',
+    );
     expect(failed.failedReason).toMatch(/demo: Contacts file .*contacts\.csv cannot be read/);
 
     writeFileSync(join(dir, 'contacts.csv'), CSV);
@@ -105,10 +109,14 @@ describe('Admin API, config reload and metrics', () => {
 
   it('reloads a changed file while events flow; a bad file is refused and the previous mappings keep serving', async () => {
     writeFileSync(join(dir, 'connector.yaml'), CONFIG('    "0003*211": { owner: { id: agent-211 } }\n'));
-    await eventually(async () => {
-      const { body } = await json(await admin('/admin/mappings/resolve?extension=0003*211'));
-      return body.owner?.id === 'agent-211' ? true : undefined;
-    }, 5000, 'the file-change reload');
+    await eventually(
+      async () => {
+        const { body } = await json(await admin('/admin/mappings/resolve?extension=0003*211'));
+        return body.owner?.id === 'agent-211' ? true : undefined;
+      },
+      5000,
+      'the file-change reload',
+    );
 
     writeFileSync(join(dir, 'connector.yaml'), 'mappings:\n  defaults: { connection: ghost }\n');
     const reload = await json(await admin('/admin/config/reload', { method: 'POST' }));
@@ -128,10 +136,14 @@ describe('Admin API, config reload and metrics', () => {
     await sendEvent(t.url, 'dial-in', params);
     await sendEvent(t.url, 'hangup', { ...params, CallStatus: 'NOANSWER' });
     await sendEvent(t.url, 'nonsense', params);
-    const text = await eventually(async () => {
-      const body = await (await fetch(`${t.url}/metrics`)).text();
-      return /vncc_calls_total\{result="logged",reason=""\} [1-9]/.test(body) ? body : undefined;
-    }, 15_000, 'the logged-call counter');
+    const text = await eventually(
+      async () => {
+        const body = await (await fetch(`${t.url}/metrics`)).text();
+        return /vncc_calls_total\{result="logged",reason=""\} [1-9]/.test(body) ? body : undefined;
+      },
+      15_000,
+      'the logged-call counter',
+    );
     expect(text).toMatch(/vncc_events_received_total\{type="dial-in",status="202"\} [1-9]/);
     expect(text).toMatch(/vncc_events_received_total\{type="unknown",status="404"\} [1-9]/);
     expect(text).toMatch(/vncc_lookup_cache_total\{connection="demo",result="hit"\} [1-9]/);

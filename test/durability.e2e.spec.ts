@@ -38,10 +38,14 @@ describe('Durability', () => {
 
       await redis.start();
       const callId = newCallId();
-      await eventually(async () => {
-        const res = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '210' });
-        return res.status === 202 ? res : undefined;
-      }, 15_000, 'a 202 after Redis came back');
+      await eventually(
+        async () => {
+          const res = await sendEvent(t.url, 'dial-in', { CallID: callId, CalledExtension: '210' });
+          return res.status === 202 ? res : undefined;
+        },
+        15_000,
+        'a 202 after Redis came back',
+      );
       const stored = await t.app.get(CallStateService).get(callId, '210');
       expect(stored?.callId).toBe(callId);
     });

@@ -19,7 +19,7 @@ describe('File CRM contact page', () => {
     return body.matches[0].url;
   };
 
-  it('opens from the card\'s signed link and shows the contact', async () => {
+  it("opens from the card's signed link and shows the contact", async () => {
     const url = await recordUrl('+15551234567');
     expect(url).toMatch(/^\/file-crm\/demo\/contacts\/c-001\?sig=/);
     const res = await fetch(`${t.url}${url}`);

@@ -36,7 +36,11 @@ mappings:
     hs.inject({ method: 'POST', match: (r) => r.method === 'POST' && r.path.startsWith('/crm/v3/objects/calls') && !r.path.endsWith('/search'), delayMs: 40_000, afterCommit: false, status: 503 });
     expect((await sendEvent(t.url, 'hangup', { CallID: newCallId(), CallerIDNum: '0015551234567', CalledExtension: '0003*210', CallFlow: 'IN', CallStatus: 'ANSWER' })).status).toBe(202);
     // The call log is in flight: its create has reached the CRM, which will not answer for 40 s.
-    await eventually(() => (hs.requests.some((r) => r.method === 'POST' && r.path.startsWith('/crm/v3/objects/calls') && !r.path.endsWith('/search')) ? true : undefined), 10_000, 'the create at the CRM');
+    await eventually(
+      () => (hs.requests.some((r) => r.method === 'POST' && r.path.startsWith('/crm/v3/objects/calls') && !r.path.endsWith('/search')) ? true : undefined),
+      10_000,
+      'the create at the CRM',
+    );
     const started = Date.now();
     await t.close();
     expect(Date.now() - started).toBeLessThan(25_000);

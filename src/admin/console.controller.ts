@@ -30,13 +30,19 @@ const files = new Map(['console.html', ...Object.keys(ASSETS)].map((f) => [f, re
 export class ConsoleController {
   @Get()
   page(@Res() reply: FastifyReply) {
-    return reply.headers({ ...CONSOLE_HEADERS, 'cache-control': 'no-store' }).type('text/html; charset=utf-8').send(files.get('console.html'));
+    return reply
+      .headers({ ...CONSOLE_HEADERS, 'cache-control': 'no-store' })
+      .type('text/html; charset=utf-8')
+      .send(files.get('console.html'));
   }
 
   @Get('assets/:file')
   asset(@Param('file') file: string, @Res() reply: FastifyReply) {
     const type = ASSETS[file];
     if (!type) throw new NotFoundException(`No asset ${file}.`);
-    return reply.headers({ ...CONSOLE_HEADERS, 'cache-control': 'no-cache' }).type(type).send(files.get(file));
+    return reply
+      .headers({ ...CONSOLE_HEADERS, 'cache-control': 'no-cache' })
+      .type(type)
+      .send(files.get(file));
   }
 }

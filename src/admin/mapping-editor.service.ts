@@ -46,10 +46,17 @@ export class MappingEditor {
 
   /** Applies one rule change to the file and reloads it; 400 with the problems (nothing written), 409 on a stale version. */
   save(change: RuleChange, version: string) {
-    if (!this.editable) throw new ForbiddenException('Mapping edits are switched off on this deployment (ADMIN_CONFIG_EDITING=off). Change the configuration where it is managed (e.g. in git) and deploy it.');
+    if (!this.editable)
+      throw new ForbiddenException('Mapping edits are switched off on this deployment (ADMIN_CONFIG_EDITING=off). Change the configuration where it is managed (e.g. in git) and deploy it.');
     const file = this.env.configFile;
     const text = readFileSync(file, 'utf8');
-    if (versionOf(text) !== version) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: 'The configuration file changed since you opened it. Reload the mappings and make your edit again.', version: versionOf(text) });
+    if (versionOf(text) !== version)
+      throw new ConflictException({
+        statusCode: 409,
+        error: 'Conflict',
+        message: 'The configuration file changed since you opened it. Reload the mappings and make your edit again.',
+        version: versionOf(text),
+      });
     let next: string;
     try {
       next = applyRuleChange(text, change);
@@ -67,7 +74,12 @@ export class MappingEditor {
     if (!reloaded.ok) {
       // Valid on its own but refused when applied (a connection that cannot be built): put the file back.
       writeAtomically(file, text);
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'The edit was refused when applied; the file was put back as it was.', problems: [{ path: '', message: reloaded.error }] });
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The edit was refused when applied; the file was put back as it was.',
+        problems: [{ path: '', message: reloaded.error }],
+      });
     }
     const where = change.level === 'defaults' ? 'mappings.defaults' : `mappings.${change.level}.${change.key}`;
     this.log.info({ event: 'config.mapping_edited', rule: where, removed: change.rule === null }, 'mapping rule edited from the admin API');

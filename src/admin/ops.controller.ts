@@ -30,7 +30,11 @@ const ruleBody = z
   });
 const searchQuery = z
   .object({
-    number: z.string().trim().regex(/^\+?[\d\s().-]{3,32}$/, 'a number of at least 3 digits').optional(),
+    number: z
+      .string()
+      .trim()
+      .regex(/^\+?[\d\s().-]{3,32}$/, 'a number of at least 3 digits')
+      .optional(),
     extension: z.string().trim().regex(EXTENSION_PATTERN, 'an extension like 0003*210').optional(),
     callId: z.string().trim().min(1).max(128).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),

@@ -39,10 +39,15 @@ export function mountQueueDashboard(app: NestFastifyApplication, env: AppEnv) {
     scope.addHook('onRequest', async (req, reply) => {
       void reply.headers(DASHBOARD_HEADERS);
       if (!matchesAnySecret(dashboardTokenOf(req.headers.authorization), [env.adminToken])) {
-        return reply.code(401).header('WWW-Authenticate', 'Basic realm="voipnow-crm-connector admin"').send({ statusCode: 401, message: 'Admin token required (Basic auth: any user, ADMIN_TOKEN as password).' });
+        return reply
+          .code(401)
+          .header('WWW-Authenticate', 'Basic realm="voipnow-crm-connector admin"')
+          .send({ statusCode: 401, message: 'Admin token required (Basic auth: any user, ADMIN_TOKEN as password).' });
       }
       // The board's own action routes (retry, clean, pause...) exist even in read-only mode.
       if (req.method !== 'GET') {
+        // Prettier alternates between two layouts of this call chain: kept as written.
+        // prettier-ignore
         return reply
           .code(405)
           .header('Allow', 'GET')

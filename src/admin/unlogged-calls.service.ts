@@ -17,7 +17,7 @@ export const CATEGORY_LABELS: Record<UnloggedCategory, { label: string; hint: st
   'retries-exhausted': { label: 'Retries exhausted', hint: 'The CRM kept failing (down, credentials, time-outs) through every attempt. Replay once it answers again.' },
   unmapped: { label: 'Unmapped extension', hint: 'No mapping rule gives the extension a connection. Add one in Mappings, then replay.' },
   'unknown-caller-ignored': { label: 'Unknown caller ignored', hint: 'No CRM record matched and the rule says unknownCaller: ignore. Change the action or add the contact, then replay.' },
-  'record-expired': { label: 'Call record expired', hint: 'The call\'s events were gone before it was logged (calls.recordTtlHours). It cannot be replayed.' },
+  'record-expired': { label: 'Call record expired', hint: "The call's events were gone before it was logged (calls.recordTtlHours). It cannot be replayed." },
   'off-by-rule': { label: 'Not logged by rule', hint: 'The mapping turns logging off for such calls (internal calls, logMissed, logOutbound…). Change the rule to log them, then replay.' },
   other: { label: 'Other', hint: 'See the reason.' },
 };
@@ -118,9 +118,7 @@ export class UnloggedCallsService {
   /** Groups in a fixed order (what ops can fix first), each with its label and what to do. */
   grouped(calls: UnloggedCall[]) {
     const order = Object.keys(CATEGORY_LABELS) as UnloggedCategory[];
-    return order
-      .map((category) => ({ category, ...CATEGORY_LABELS[category], calls: calls.filter((c) => c.category === category) }))
-      .filter((g) => g.calls.length > 0);
+    return order.map((category) => ({ category, ...CATEGORY_LABELS[category], calls: calls.filter((c) => c.category === category) })).filter((g) => g.calls.length > 0);
   }
 
   /**

@@ -94,7 +94,7 @@ export function foldCallRecord(events: Partial<Record<EventType, CallEvent>>): C
     direction,
     caller,
     callee,
-    remoteNumber: direction === 'inbound' ? caller.number : callee.number ?? callee.did,
+    remoteNumber: direction === 'inbound' ? caller.number : (callee.number ?? callee.did),
     startedAt,
     answeredAt,
     endedAt,

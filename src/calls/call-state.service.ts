@@ -39,7 +39,10 @@ export class CallStateService implements OnApplicationShutdown {
   readonly redis: RedisClient;
   private readonly ttlMs: number;
 
-  constructor(@Inject(APP_ENV) private readonly env: AppEnv, @Inject(CONNECTOR_CONFIG) config: ConnectorConfig) {
+  constructor(
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(CONNECTOR_CONFIG) config: ConnectorConfig,
+  ) {
     // The request path's one connection: EventQueueService adds the jobs on it too.
     this.redis = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-request-path' });
     // Errors surface on each command; without a listener ioredis would print every reconnect attempt.
@@ -168,9 +171,7 @@ export class CallStateService implements OnApplicationShutdown {
     return { pop: pop ? JSON.parse(pop) : undefined, log: log ? JSON.parse(log) : undefined };
   }
 
-
   async onApplicationShutdown() {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
-

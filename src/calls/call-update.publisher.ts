@@ -199,5 +199,7 @@ function dedupeKey(update: CallUpdate): string {
       : update.offers?.logsAt
         ? `logs-at:${update.offers.logsAt}`
         : `${update.event}:${update.lookup?.status ?? ''}${update.group ? `:taken-by:${update.group.answeredBy.extension}` : ''}`;
-  return createHash('sha1').update(JSON.stringify([record.callId, record.extension, what])).digest('base64url');
+  return createHash('sha1')
+    .update(JSON.stringify([record.callId, record.extension, what]))
+    .digest('base64url');
 }

@@ -88,7 +88,10 @@ export class WrapUpService {
     else if (wrapUp.done && !isLive(record)) await this.logNow(connection, key);
     const view = wrapUpView(wrapUp);
     await this.publish(callId, extension, connection, { wrapUp: view });
-    this.log.info({ event: 'call.wrap_up_saved', callId, extension, connection, logged: !!logged, done: !!wrapUp.done, disposition: wrapUp.disposition, notes: wrapUp.notes?.length ?? 0 }, 'wrap-up saved');
+    this.log.info(
+      { event: 'call.wrap_up_saved', callId, extension, connection, logged: !!logged, done: !!wrapUp.done, disposition: wrapUp.disposition, notes: wrapUp.notes?.length ?? 0 },
+      'wrap-up saved',
+    );
     return view;
   }
 
@@ -174,7 +177,9 @@ export class WrapUpService {
     await Promise.all(
       legs
         .filter((r) => r.extension === extension || this.mappings.resolve(r.extension).connection === connection)
-        .map((record) => this.updates.publish({ event: 'hangup', record, publishedAt: Date.now(), ...what, labels: this.cards.labels(this.mappings.resolve(record.extension)) }).catch(() => undefined)),
+        .map((record) =>
+          this.updates.publish({ event: 'hangup', record, publishedAt: Date.now(), ...what, labels: this.cards.labels(this.mappings.resolve(record.extension)) }).catch(() => undefined),
+        ),
     );
   }
 }
@@ -182,4 +187,3 @@ export class WrapUpService {
 function definedOnly(patch: WrapUp): WrapUp {
   return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
 }
-

@@ -64,7 +64,10 @@ async function main() {
   const callId = values['call-id'] ?? `${Math.floor(Date.now() / 1000)}.${randomBytes(3).toString('hex')}`;
   const outbound = scenario.startsWith('outbound');
   const secret = token();
-  const group = values.group.split(',').map((e) => e.trim()).filter(Boolean);
+  const group = values.group
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const step of SCENARIOS[scenario] as readonly string[]) {
     const [what, who = 'ext'] = step.split('@');
     const [type, status] = what.split(':');

@@ -56,14 +56,18 @@ describe(parseConfig.name, () => {
       'mappings:\n  defaults: { connection: demo, actions: { unknownCaller: create-contact } }\n  organisations:\n    "0007*": { connection: other }\n';
     expect(checkCapabilities(parseConfig(yaml('file'), 'my.yaml'), withoutHubSpot)).toEqual([]);
     // Refused at the rule whose settings meet the connection that cannot.
-    expect(checkCapabilities(parseConfig(yaml('hubspot'), 'my.yaml', () => 'pat'), withoutHubSpot).map((p) => `${p.path}: ${p.message}`)).toEqual([
-      'mappings.organisations.0007*: unknownCaller: create-contact, but connection "other" (hubspot) cannot create contacts; use log-without-contact or ignore',
-    ]);
+    expect(
+      checkCapabilities(
+        parseConfig(yaml('hubspot'), 'my.yaml', () => 'pat'),
+        withoutHubSpot,
+      ).map((p) => `${p.path}: ${p.message}`),
+    ).toEqual(['mappings.organisations.0007*: unknownCaller: create-contact, but connection "other" (hubspot) cannot create contacts; use log-without-contact or ignore']);
     expect(problemsOf(yaml('hubspot'), () => 'pat')).toEqual([]);
   });
 
   it('says on which line the offending key is', () => {
-    const yaml = 'connections:\n  demo: { type: file, contactsCsv: c.csv, callLogFile: l.jsonl }\nmappings:\n  defaults:\n    connection: demo\n  extensions:\n    "0003*210":\n      connection: sales\n      actions: { popOnRing: true }\n';
+    const yaml =
+      'connections:\n  demo: { type: file, contactsCsv: c.csv, callLogFile: l.jsonl }\nmappings:\n  defaults:\n    connection: demo\n  extensions:\n    "0003*210":\n      connection: sales\n      actions: { popOnRing: true }\n';
     try {
       parseConfig(yaml, 'my.yaml');
       throw new Error('accepted');

@@ -162,7 +162,13 @@ function checkLookupTimeouts(config: ConnectorConfig): (ConfigProblem & { segmen
     const timeout = (settings as { lookupTimeoutMs?: unknown }).lookupTimeoutMs;
     if (typeof timeout !== 'number' || timeout > budget) return [];
     const segments = ['connections', name, 'lookupTimeoutMs'];
-    return [{ path: segments.join('.'), segments, message: `${timeout} ms is not above screenPop.lookupBudgetMs (${budget} ms): a slower lookup would be cancelled as the card shows "Looking up…", and the card would never fill in; set it well above the budget (default 8000)` }];
+    return [
+      {
+        path: segments.join('.'),
+        segments,
+        message: `${timeout} ms is not above screenPop.lookupBudgetMs (${budget} ms): a slower lookup would be cancelled as the card shows "Looking up…", and the card would never fill in; set it well above the budget (default 8000)`,
+      },
+    ];
   });
 }
 

@@ -12,12 +12,7 @@ export class ConfigModule {
   static forRoot(env: AppEnv, config: ConnectorConfig, logger: Logger): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [
-        { provide: APP_ENV, useValue: env },
-        { provide: CONNECTOR_CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
-        ConfigStore,
-      ],
+      providers: [{ provide: APP_ENV, useValue: env }, { provide: CONNECTOR_CONFIG, useValue: config }, { provide: LOGGER, useValue: logger }, ConfigStore],
       exports: [APP_ENV, CONNECTOR_CONFIG, LOGGER, ConfigStore],
     };
   }

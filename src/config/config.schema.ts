@@ -76,7 +76,11 @@ export const connectorConfigSchema = z
     calls: z
       .object({
         /** How long a call record stays in Redis after its last event. */
-        recordTtlHours: z.number().min(1).max(24 * 30).default(48),
+        recordTtlHours: z
+          .number()
+          .min(1)
+          .max(24 * 30)
+          .default(48),
         /** Call logging waits this long after Hangup so a late Answer event still counts. */
         hangupSettleMs: z.number().int().min(0).max(60_000).default(2000),
         /**

@@ -58,9 +58,7 @@ export interface AppEnv {
   secret: (name: string) => string | undefined;
 }
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const fields = z.object({
   NODE_ENV: z.string().optional(),
@@ -96,12 +94,21 @@ const fields = z.object({
   AGENT_STREAMS_PER_LINK: z.coerce.number().int().min(1).default(10),
   AGENT_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).default(500),
   AGENT_STREAMS_MAX: z.coerce.number().int().min(1).default(5000),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(64 * 1024),
   SECRETS_DIR: z.string().min(1).default('var/secrets'),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
   SPOOL_DIR: z.string().min(1).default('var/spool'),
-  SPOOL_MAX_MB: z.coerce.number().min(0).max(1024 * 1024).default(256),
+  SPOOL_MAX_MB: z.coerce
+    .number()
+    .min(0)
+    .max(1024 * 1024)
+    .default(256),
   SPOOL_REPLAY_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
@@ -243,7 +250,8 @@ function checkSecretStrength(ingestTokens: string[], adminToken: string, linkSec
   short('INGEST_TOKEN', ingestTokens);
   short('ADMIN_TOKEN', [adminToken]);
   short('AGENT_LINK_SECRET', linkSecrets);
-  if (ingestTokens.includes(adminToken)) problems.push('ADMIN_TOKEN is the same as an INGEST_TOKEN: the ingest token is written into every URL configured in VoipNow, so it must not open the admin API.');
+  if (ingestTokens.includes(adminToken))
+    problems.push('ADMIN_TOKEN is the same as an INGEST_TOKEN: the ingest token is written into every URL configured in VoipNow, so it must not open the admin API.');
   if (problems.length > 0) {
     throw new EnvError(`Weak secrets refused in production:\n${problems.map((p) => `  ${p}`).join('\n')}\nGenerate each with e.g.: openssl rand -base64 32`);
   }
@@ -261,11 +269,7 @@ function splitList(value: string): string[] {
  * Outside production a missing secret is generated once and kept in SECRETS_DIR (mode 0600),
  * so the quickstart runs without setup and the value never has to be printed to a log.
  */
-export function readSecret(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  opts: { production: boolean; secretsDir: string },
-): string {
+export function readSecret(env: NodeJS.ProcessEnv, name: string, opts: { production: boolean; secretsDir: string }): string {
   const direct = env[name]?.trim();
   if (direct) return direct;
   const file = env[`${name}_FILE`];

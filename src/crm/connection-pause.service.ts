@@ -36,7 +36,11 @@ export class ConnectionPauseService {
   async hold(connection: string, jobId: string, until: number): Promise<void> {
     const key = this.heldKey(connection);
     // Outlives the pause by an hour: held jobs wake on their own when it ends, the set is only for resume.
-    await this.crm.redis.multi().sadd(key, jobId).pexpireat(key, Math.max(until, Date.now()) + 3600_000).exec();
+    await this.crm.redis
+      .multi()
+      .sadd(key, jobId)
+      .pexpireat(key, Math.max(until, Date.now()) + 3600_000)
+      .exec();
   }
 
   async resume(connection: string): Promise<void> {

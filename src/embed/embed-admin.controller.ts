@@ -6,7 +6,11 @@ import { LOGGER } from '../config/config.tokens';
 import { extensionsSchema } from '../screen-pop/agent-token';
 import { PanelBindings } from './panel-bindings.service';
 
-const codeTtl = z.number().positive().max(24 * 30).optional();
+const codeTtl = z
+  .number()
+  .positive()
+  .max(24 * 30)
+  .optional();
 const createBody = z
   .object({
     extensions: extensionsSchema,

@@ -1,4 +1,19 @@
-import { BadRequestException, Body, Controller, ForbiddenException, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, Res, UnauthorizedException, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Res,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,9 +43,7 @@ const ASSETS: Record<string, string> = {
 const PAGE_DIR = join(__dirname, 'page');
 /** HubSpot's SDK, served from our own origin (script-src 'self'), as its ES module build. */
 const SDK_FILE = require.resolve('@hubspot/calling-extensions-sdk/dist/main.esm.js');
-const files = new Map<string, string>(
-  Object.keys(ASSETS).map((f) => [f, readFileSync(f === 'calling-extensions-sdk.js' ? SDK_FILE : join(PAGE_DIR, f), 'utf8')]),
-);
+const files = new Map<string, string>(Object.keys(ASSETS).map((f) => [f, readFileSync(f === 'calling-extensions-sdk.js' ? SDK_FILE : join(PAGE_DIR, f), 'utf8')]));
 /** The agent page's markup, reused as it is: the panel shows the same card, drawn by the same agent.js. */
 const AGENT_BODY = /<body[^>]*>([\s\S]*)<\/body>/.exec(readFileSync(join(__dirname, '../screen-pop/page/agent.html'), 'utf8'))?.[1] ?? '';
 
@@ -200,4 +213,3 @@ function panelHtml(crm: Crm, config: Record<string, unknown>, configured: boolea
 </body>
 </html>`;
 }
-

@@ -60,7 +60,7 @@ export function panelSettings(input: { name: string; url: string; width: number;
 export class CallingSettingsClient {
   constructor(private readonly opts: SettingsClientOptions) {
     if (!/^\d{1,12}$/.test(opts.appId)) throw new CallingSettingsError(`The app id is a number (the app's ID in the developer account), not "${opts.appId}".`);
-    if (!opts.developerApiKey && !opts.bearerToken) throw new CallingSettingsError('Set HUBSPOT_DEVELOPER_API_KEY (the developer account\'s API key) or HUBSPOT_DEVELOPER_TOKEN.');
+    if (!opts.developerApiKey && !opts.bearerToken) throw new CallingSettingsError("Set HUBSPOT_DEVELOPER_API_KEY (the developer account's API key) or HUBSPOT_DEVELOPER_TOKEN.");
   }
 
   async get(): Promise<(CallingSettings & { createdAt?: string; updatedAt?: string }) | undefined> {

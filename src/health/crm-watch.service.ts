@@ -43,8 +43,18 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
-    this.up = new Gauge({ name: 'vncc_crm_connection_up', help: "1 while the CRM connection's health check passes (it authenticates and reaches the API), 0 when it fails", labelNames: ['connection'], registers: [metrics.registry] });
-    this.pausedGauge = new Gauge({ name: 'vncc_crm_connection_paused', help: "1 while the connection's call logging is paused (quota exhausted, or by ops)", labelNames: ['connection'], registers: [metrics.registry] });
+    this.up = new Gauge({
+      name: 'vncc_crm_connection_up',
+      help: "1 while the CRM connection's health check passes (it authenticates and reaches the API), 0 when it fails",
+      labelNames: ['connection'],
+      registers: [metrics.registry],
+    });
+    this.pausedGauge = new Gauge({
+      name: 'vncc_crm_connection_paused',
+      help: "1 while the connection's call logging is paused (quota exhausted, or by ops)",
+      labelNames: ['connection'],
+      registers: [metrics.registry],
+    });
     // A scrape sees the state of the moment (health from the 30 s cache, pauses read from Redis).
     metrics.addCollector(() => this.check());
   }
@@ -93,10 +103,7 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private async pauseOf(name: string): Promise<Pause | undefined | typeof UNREAD> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        this.pauses.pausedUntil(name).catch((): typeof UNREAD => UNREAD),
-        new Promise<typeof UNREAD>((r) => (timer = setTimeout(() => r(UNREAD), HEALTH_TIMEOUT_MS))),
-      ]);
+      return await Promise.race([this.pauses.pausedUntil(name).catch((): typeof UNREAD => UNREAD), new Promise<typeof UNREAD>((r) => (timer = setTimeout(() => r(UNREAD), HEALTH_TIMEOUT_MS)))]);
     } finally {
       clearTimeout(timer);
     }

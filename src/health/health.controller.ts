@@ -39,7 +39,11 @@ export class HealthController {
         new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
       ]);
     } catch (err) {
-      const redis = { ok: false, error: (err as Error).message, problem: `Redis at ${maskRedisUrl(this.env.redisUrl)} does not answer (${(err as Error).message}): events cannot be made durable in Redis until it does.` };
+      const redis = {
+        ok: false,
+        error: (err as Error).message,
+        problem: `Redis at ${maskRedisUrl(this.env.redisUrl)} does not answer (${(err as Error).message}): events cannot be made durable in Redis until it does.`,
+      };
       const spool = this.spool?.status();
       // Still ready while the spool keeps events: a load balancer that took every instance out would lose them all.
       // (No CRM report here: pauses are kept in Redis.)

@@ -41,9 +41,7 @@ export interface FieldProblem {
   problem: string;
 }
 
-export type ParseResult =
-  | { ok: true; event: CallEvent; ignored: string[] }
-  | { ok: false; problems: FieldProblem[] };
+export type ParseResult = { ok: true; event: CallEvent; ignored: string[] } | { ok: false; problems: FieldProblem[] };
 
 // Printable characters only: control characters in a CallID or number mean junk, not a call.
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
@@ -64,30 +62,13 @@ const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 const MAX_EXTRA_VALUE = 1024;
 
 /** Documented parameters, with the spellings VoipNow uses (KB says CallerIDNam, the Developer Guide CallerIDName). */
-const KNOWN = new Set([
-  'CallID',
-  'CallAPIID',
-  'CallerIDNum',
-  'CallerIDNam',
-  'CallerIDName',
-  'CalledDID',
-  'CalledExtension',
-  'CallStatus',
-  'CallFlow',
-  'CallerExtension',
-  'CalledNumber',
-]);
+const KNOWN = new Set(['CallID', 'CallAPIID', 'CallerIDNum', 'CallerIDNam', 'CallerIDName', 'CalledDID', 'CalledExtension', 'CallStatus', 'CallFlow', 'CallerExtension', 'CalledNumber']);
 
 export interface ParseOptions {
   maxExtraParameters: number;
 }
 
-export function parseCallEvent(
-  type: EventType,
-  params: Record<string, unknown>,
-  receivedAt: number,
-  opts: ParseOptions,
-): ParseResult {
+export function parseCallEvent(type: EventType, params: Record<string, unknown>, receivedAt: number, opts: ParseOptions): ParseResult {
   const problems: FieldProblem[] = [];
   const ignored: string[] = [];
 
@@ -133,13 +114,7 @@ export function parseCallEvent(
   for (const [key, raw] of Object.entries(params)) {
     if (KNOWN.has(key)) continue;
     const value = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
-    if (
-      Object.keys(extra).length >= opts.maxExtraParameters ||
-      !EXTRA_KEY.test(key) ||
-      value === undefined ||
-      value.length > MAX_EXTRA_VALUE ||
-      CONTROL.test(value)
-    ) {
+    if (Object.keys(extra).length >= opts.maxExtraParameters || !EXTRA_KEY.test(key) || value === undefined || value.length > MAX_EXTRA_VALUE || CONTROL.test(value)) {
       ignored.push(key.slice(0, 64));
       continue;
     }
@@ -150,7 +125,7 @@ export function parseCallEvent(
 
   const flow: CallFlow = flowRaw ?? defaultFlow(type, calledExtension, callerExtension);
   // The event belongs to the extension it was configured on: the called one for calls it receives.
-  const extension = (flow === 'IN' ? calledExtension ?? callerExtension : callerExtension ?? calledExtension) ?? '';
+  const extension = (flow === 'IN' ? (calledExtension ?? callerExtension) : (callerExtension ?? calledExtension)) ?? '';
   const organisation = extension.includes('*') ? extension.split('*')[0] : undefined;
 
   return {

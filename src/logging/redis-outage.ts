@@ -5,7 +5,8 @@ import { maskRedisUrl } from './logger';
 export const REDIS_REMINDER_MS = 60_000;
 
 /** Errors that mean "Redis does not answer", as opposed to a command or script that failed. */
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|Connection is closed|connect ETIMEDOUT|Stream isn't writeable|All sentinels are unreachable|Failed to refresh slots cache|MaxRetriesPerRequest/i;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|Connection is closed|connect ETIMEDOUT|Stream isn't writeable|All sentinels are unreachable|Failed to refresh slots cache|MaxRetriesPerRequest/i;
 
 export function isConnectionError(err: Error): boolean {
   return CONNECTION_ERROR.test(err.message) || CONNECTION_ERROR.test((err as NodeJS.ErrnoException).code ?? '');

@@ -197,7 +197,10 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     );
     const marker: LoggedMarker = { id: activity.id, url: activity.url, endedAt: record.endedAt };
     await this.crm.redis.set(loggedMarkerKey(this.env.redisPrefix, connection, key), JSON.stringify(marker), 'EX', MARKER_TTL_SECONDS);
-    this.log.info({ event: 'call.logged', callId: record.callId, extension: record.extension, legs: call.legs?.length, connection, activityId: activity.id, created: activity.created, outcome: record.outcome }, 'call logged');
+    this.log.info(
+      { event: 'call.logged', callId: record.callId, extension: record.extension, legs: call.legs?.length, connection, activityId: activity.id, created: activity.created, outcome: record.outcome },
+      'call logged',
+    );
     // A wrap-up saved while the log was being written is applied as an update.
     const latest = await this.calls.wrapUp(record.callId, connection);
     if (latest && latest.savedAt === wrapUp?.savedAt) await this.setWrapUpState(call, { ...latest, state: 'logged' });
@@ -228,7 +231,12 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
         match,
       }),
     );
-    await this.crm.redis.set(loggedMarkerKey(this.env.redisPrefix, connection, call.key), JSON.stringify({ ...marker, endedAt: Math.max(marker.endedAt ?? 0, record.endedAt ?? 0) }), 'EX', MARKER_TTL_SECONDS);
+    await this.crm.redis.set(
+      loggedMarkerKey(this.env.redisPrefix, connection, call.key),
+      JSON.stringify({ ...marker, endedAt: Math.max(marker.endedAt ?? 0, record.endedAt ?? 0) }),
+      'EX',
+      MARKER_TTL_SECONDS,
+    );
     if (wrapUp) await this.setWrapUpState(call, { ...wrapUp, state: 'updated' });
     this.log.info({ event: 'call.updated', callId: record.callId, connection, activityId: marker.id, why }, 'logged call updated');
     return { status: 'updated', connection, activity: { id: marker.id, url: marker.url, created: false }, matchId: match?.id };

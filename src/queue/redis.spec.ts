@@ -88,7 +88,7 @@ describe('redisOptions', () => {
 });
 
 describe('Redis Cluster (redis+cluster://)', () => {
-  it('gives the start-up nodes (port 6379 when left out, IPv6 in brackets) and the nodes\' credentials', () => {
+  it("gives the start-up nodes (port 6379 when left out, IPv6 in brackets) and the nodes' credentials", () => {
     const { nodes, options } = clusterOptions('redis+cluster://app:s%40cret@n1.internal:7000,n2.internal,[fd00::3]:7002/', 'plain');
     expect(nodes).toEqual([
       { host: 'n1.internal', port: 7000 },

@@ -158,7 +158,13 @@ export class ScreenPopProcessor implements JobProcessor<PopJobData> {
     await Promise.all(
       legs.map((leg) =>
         this.updates
-          .publish({ event: 'answer-in', record: leg, publishedAt: Date.now(), group: { answeredBy: { extension: answeredBy, label } }, labels: this.cards.labels(this.mappings.resolve(leg.extension)) })
+          .publish({
+            event: 'answer-in',
+            record: leg,
+            publishedAt: Date.now(),
+            group: { answeredBy: { extension: answeredBy, label } },
+            labels: this.cards.labels(this.mappings.resolve(leg.extension)),
+          })
           .catch((err: Error) => this.log.warn({ event: 'pop.group_update_failed', callId: record.callId, err: err.message }, 'could not tell the other ringing extensions who answered')),
       ),
     );

@@ -35,10 +35,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     for (const queue of Object.values(QueueName)) {
       const handlers = processors.filter((p) => p.queue === queue);
       if (handlers.length !== 1) {
-        throw new Error(
-          `Queue "${queue}" has ${handlers.length} processors; exactly one is required. ` +
-            'Add (or remove) it in the JOB_PROCESSORS list of src/queue/workers.module.ts.',
-        );
+        throw new Error(`Queue "${queue}" has ${handlers.length} processors; exactly one is required. ` + 'Add (or remove) it in the JOB_PROCESSORS list of src/queue/workers.module.ts.');
       }
     }
   }
@@ -70,9 +67,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
       };
       worker.on('completed', (job) => observe('completed', job));
       worker.on('failed', (job) => observe('failed', job));
-      worker.on('failed', (job, err) =>
-        this.log.warn({ event: 'job.failed', queue: processor.queue, id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
-      );
+      worker.on('failed', (job, err) => this.log.warn({ event: 'job.failed', queue: processor.queue, id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
       this.workers.push(worker);
     }
   }

@@ -1,17 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  ForbiddenException,
-  Headers,
-  HttpCode,
-  HttpException,
-  Inject,
-  Post,
-  Res,
-  UnauthorizedException,
-  UnsupportedMediaTypeException,
-} from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Headers, HttpCode, HttpException, Inject, Post, Res, UnauthorizedException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { Logger } from 'pino';
 import { z } from 'zod';
@@ -79,7 +66,12 @@ export class AgentCallsController {
   }
 
   /** Link, media type, body and extension, in that order; throws the HTTP error to answer. */
-  private accept<T extends z.ZodType<{ extension: string }>>(headers: Record<string, string | undefined>, body: unknown, reply: FastifyReply, schema: T): { input: z.infer<T>; link: AgentTokenPayload } {
+  private accept<T extends z.ZodType<{ extension: string }>>(
+    headers: Record<string, string | undefined>,
+    body: unknown,
+    reply: FastifyReply,
+    schema: T,
+  ): { input: z.infer<T>; link: AgentTokenPayload } {
     void reply.header('cache-control', 'no-store');
     const link = this.links.verify(bearer(headers.authorization));
     const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

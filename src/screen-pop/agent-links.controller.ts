@@ -10,7 +10,11 @@ const mintBody = z
   .object({
     extensions: extensionsSchema,
     /** Omitted: the link does not expire (revoke it with DELETE /admin/agent-links/:id). */
-    ttlHours: z.number().positive().max(24 * 366).optional(),
+    ttlHours: z
+      .number()
+      .positive()
+      .max(24 * 366)
+      .optional(),
   })
   .strict();
 

@@ -81,9 +81,7 @@ export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
     const all = Object.values(await this.client().hgetall(this.listKey)).map((json) => JSON.parse(json) as IssuedLink);
     const expired = all.filter((l) => l.expiresAt && Date.parse(l.expiresAt) <= Date.now());
     if (expired.length) await this.client().hdel(this.listKey, ...expired.map((l) => l.id));
-    return all
-      .filter((l) => !expired.includes(l) && (!extension || l.extensions.includes(extension)))
-      .sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.id.localeCompare(b.id));
+    return all.filter((l) => !expired.includes(l) && (!extension || l.extensions.includes(extension))).sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.id.localeCompare(b.id));
   }
 
   /** Revokes an issued link: every instance refuses it within REVOCATION_POLL_MS and closes its pages' streams. */

@@ -30,7 +30,16 @@ export const extensionsSchema = z
   .refine((list) => new Set(list).size === list.length, 'an extension is listed twice');
 
 const payloadSchema = z
-  .object({ v: z.literal(1), ext: extensionsSchema, iat: z.number().int(), exp: z.number().int().optional(), id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() })
+  .object({
+    v: z.literal(1),
+    ext: extensionsSchema,
+    iat: z.number().int(),
+    exp: z.number().int().optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
+  })
   .strict();
 
 export type AgentTokenProblem = 'missing' | 'malformed' | 'forged' | 'expired' | 'revoked';

@@ -52,7 +52,10 @@ export class ScreenPopController {
     } catch (err) {
       const status = (err as { getStatus?: () => number }).getStatus?.() ?? 500;
       if (status >= 500) throw err;
-      return reply.code(status).type('text/html; charset=utf-8').send(refusedPage((err as Error).message));
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(refusedPage((err as Error).message));
     }
     return reply.type('text/html; charset=utf-8').send(files.get('agent.html'));
   }
@@ -61,7 +64,10 @@ export class ScreenPopController {
   asset(@Param('file') file: string, @Res() reply: FastifyReply) {
     const type = ASSETS[file];
     if (!type) throw new NotFoundException(`No asset ${file}.`);
-    return reply.headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache' }).type(type).send(files.get(file));
+    return reply
+      .headers({ ...PAGE_HEADERS, 'cache-control': 'no-cache' })
+      .type(type)
+      .send(files.get(file));
   }
 
   /** What the page's link allows; the page asks when its stream was refused, to tell "expired" from "server away". */
@@ -82,7 +88,7 @@ export class ScreenPopController {
     const link = this.links.verify(query.token);
     const sent = req.headers['last-event-id'] ?? query.lastEventId;
     const start = sent === undefined ? link.ext.map(() => '0-0') : parseLastEventId(typeof sent === 'string' ? sent : undefined, link.ext);
-    if (!start) throw new BadRequestException('Last-Event-ID is not a position of this link\'s stream (one stream id per extension, comma-separated). Reload the page.');
+    if (!start) throw new BadRequestException("Last-Event-ID is not a position of this link's stream (one stream id per extension, comma-separated). Reload the page.");
     if (!this.hub.available) throw new ServiceUnavailableException('Call updates are unavailable right now (Redis is not reachable). The page retries by itself.');
     const slot = this.caps.take(String(query.token), req.ip);
     if ('refused' in slot) throw new HttpException({ statusCode: 429, error: 'Too Many Requests', message: slot.refused }, 429);
@@ -146,4 +152,3 @@ function refusedPage(message: string): string {
   const text = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Agent link refused</title><link rel="stylesheet" href="agent/assets/agent.css"></head><body><main class="refused"><h1>This agent link cannot be used</h1><p role="alert">${text}</p></main></body></html>`;
 }
-

@@ -84,7 +84,10 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
         if (this.stopping || this.sub !== sub) return;
         this.cluster!.current = (current + 1) % nodes.length;
         const next = nodes[this.cluster!.current];
-        this.log.warn({ event: 'agent.subscriber.moved', from: `${node.host}:${node.port}`, to: `${next.host}:${next.port}` }, 'Redis Cluster node of the update subscriber unreachable: subscribing on the next node of REDIS_URL');
+        this.log.warn(
+          { event: 'agent.subscriber.moved', from: `${node.host}:${node.port}`, to: `${next.host}:${next.port}` },
+          'Redis Cluster node of the update subscriber unreachable: subscribing on the next node of REDIS_URL',
+        );
         this.sub = this.subscriber(redisUrl);
       });
     }

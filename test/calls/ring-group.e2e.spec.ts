@@ -56,7 +56,15 @@ mappings:
     await rm(dir, { recursive: true, force: true });
   });
 
-  const inbound = (callId: string, ext: string, from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from = '0015551234567') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: 'J ROE',
+    CalledDID: '+3222222222',
+    CalledExtension: ext,
+    CalledNumber: '+3222222222',
+    CallFlow: 'IN',
+  });
   const send = (type: string, callId: string, ext: string, status?: string) => sendEvent(t.url, type, { ...inbound(callId, ext), ...(status ? { CallStatus: status } : {}) });
   const activities = (callId: string) => hs.calls().filter((c) => String(c.properties.voipnow_call_key ?? '').startsWith(`vn-${escapeIdPart(callId)}`));
   const ringAll = async (callId: string, group: string[]) => {
@@ -69,7 +77,7 @@ mappings:
     return activities(callId);
   };
 
-  it('answered on one member: one answered activity owned by that member, and the others\' cards say who took it', async () => {
+  it("answered on one member: one answered activity owned by that member, and the others' cards say who took it", async () => {
     const id = newCallId();
     await ringAll(id, GROUP);
     await send('answer-in', id, '0003*205');

@@ -33,11 +33,15 @@ async function subscriberIds(node: ClusterNode): Promise<string[]> {
 
 /** The one node holding the hub's subscriber, and that connection's id there. */
 async function hubSubscriber(cluster: ClusterSetup): Promise<{ node: ClusterNode; id: string }> {
-  return eventually(async () => {
-    const found: { node: ClusterNode; id: string }[] = [];
-    for (const node of cluster.nodes) for (const id of await subscriberIds(node).catch(() => [])) found.push({ node, id });
-    return found.length === 1 ? found[0] : undefined;
-  }, 10_000, 'exactly one subscriber connection of the hub');
+  return eventually(
+    async () => {
+      const found: { node: ClusterNode; id: string }[] = [];
+      for (const node of cluster.nodes) for (const id of await subscriberIds(node).catch(() => [])) found.push({ node, id });
+      return found.length === 1 ? found[0] : undefined;
+    },
+    10_000,
+    'exactly one subscriber connection of the hub',
+  );
 }
 
 if (!HAVE_REDIS_CLUSTER_TOOLS) {
@@ -53,7 +57,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
  * the killed node (it holds none of the connector's keys).
  */
 (HAVE_REDIS_CLUSTER_TOOLS ? describe : describe.skip)('Chaos: Redis Cluster, agent page updates', () => {
-  it('the subscriber\'s connection killed, then its node: updates published meanwhile reach the open page, once each', async () => {
+  it("the subscriber's connection killed, then its node: updates published meanwhile reach the open page, once each", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vncc-chaos-cluster-pubsub-'));
     let cluster: ClusterSetup | undefined;
     let t: Awaited<ReturnType<typeof startTestApp>> | undefined;
@@ -70,12 +74,16 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
 
       // Answered 503 until the hub's subscriber is connected, which start-up does not wait for: the page retries, as a browser's does.
       const streamUrl = `${t.url}/agent/stream?token=${signAgentToken(SECRET, [EXT]).token}`;
-      page = await eventually(async () => {
-        const c = await openSse(streamUrl);
-        if (c.status === 200) return c;
-        c.close();
-        return undefined;
-      }, 10_000, 'the page\'s stream to open');
+      page = await eventually(
+        async () => {
+          const c = await openSse(streamUrl);
+          if (c.status === 200) return c;
+          c.close();
+          return undefined;
+        },
+        10_000,
+        "the page's stream to open",
+      );
       await eventually(() => page!.messages.find((m) => m.event === 'ready'), 10_000, 'the ready event');
       const dialIn = async (callId: string) => {
         await sendEvent(t!.url, 'dial-in', { CallID: callId, CallerIDNum: CALLER, CalledExtension: EXT, CallFlow: 'IN', CallStatus: 'CALLING' });

@@ -73,7 +73,13 @@ describe('Chaos: HubSpot rate limits', () => {
         ms: 45_000,
         extra: async () => {
           const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
-          return { answered429RetryAfter: storm.retryAfter, answered429Window: storm.window, failedAttempts: jobs.failedAttempts, failedSet: jobs.counts.failed, misassociated: misassociated(hs, stream, contactOf) };
+          return {
+            answered429RetryAfter: storm.retryAfter,
+            answered429Window: storm.window,
+            failedAttempts: jobs.failedAttempts,
+            failedSet: jobs.counts.failed,
+            misassociated: misassociated(hs, stream, contactOf),
+          };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);
@@ -126,7 +132,13 @@ describe('Chaos: HubSpot rate limits', () => {
         ms: 20_000,
         extra: async () => {
           const jobs = await callLogJobs(t.env.redisUrl, t.prefix);
-          return { heldByPause: held, loggedBeforeResume, pauses: t.logs.filter((l) => l.event === 'crm.paused').length, failedSet: jobs.counts.failed, misassociated: misassociated(hs, stream, contactOf) };
+          return {
+            heldByPause: held,
+            loggedBeforeResume,
+            pauses: t.logs.filter((l) => l.event === 'crm.paused').length,
+            failedSet: jobs.counts.failed,
+            misassociated: misassociated(hs, stream, contactOf),
+          };
         },
       });
       expect(r.callsAccepted).toBeGreaterThan(10);

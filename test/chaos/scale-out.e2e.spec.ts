@@ -36,7 +36,12 @@ describe('Chaos: scale-out', () => {
         workers[i] = await start('worker');
       };
 
-      const stream = callStream(apis.map((a) => a.url), 4, 20, caller);
+      const stream = callStream(
+        apis.map((a) => a.url),
+        4,
+        20,
+        caller,
+      );
       await sleep(1200);
       await killWorker(0);
       await sleep(1200);

@@ -140,7 +140,10 @@ export function callStream(urls: string[], senders: number, pauseMs = 10, caller
       const from = caller(calls++);
       started.add(id);
       const params = { CallID: id, CallerIDNum: from, CalledExtension: EXTENSION, CallFlow: 'IN' };
-      for (const [type, extra] of [['dial-in', {}], ['hangup', { CallStatus: 'ANSWER' }]] as const) {
+      for (const [type, extra] of [
+        ['dial-in', {}],
+        ['hangup', { CallStatus: 'ANSWER' }],
+      ] as const) {
         stats.sent += 1;
         let status: number;
         try {

@@ -74,7 +74,14 @@ describe('Ops console in Chromium', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const inbound = (callId: string, ext: string, from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from = '0015551234567') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: 'J ROE',
+    CalledExtension: ext,
+    CalledNumber: '+3222222222',
+    CallFlow: 'IN',
+  });
   const answeredCall = async (ext: string, callId = newCallId()) => {
     await sendEvent(t.url, 'dial-in', { ...inbound(callId, ext), CallStatus: 'CALLING' });
     await sendEvent(t.url, 'answer-in', inbound(callId, ext));
@@ -83,10 +90,14 @@ describe('Ops console in Chromium', () => {
   };
   const jobState = async (callId: string, ext: string) => (await t.app.get(EventQueueService).callLog.getJob(logCallJobId(callId, ext)))?.getState();
   const finished = (callId: string, ext: string) =>
-    eventually(async () => {
-      const state = await jobState(callId, ext);
-      return state === 'completed' || state === 'failed' ? state : undefined;
-    }, 20_000, `the call-log job of ${callId} on ${ext}`);
+    eventually(
+      async () => {
+        const state = await jobState(callId, ext);
+        return state === 'completed' || state === 'failed' ? state : undefined;
+      },
+      20_000,
+      `the call-log job of ${callId} on ${ext}`,
+    );
   const hsCallsOf = (callId: string) => hs.calls().filter((c) => c.properties.voipnow_call_key === `vn-${escapeIdPart(callId)}`);
   const shot = (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
   /** Searches Recent calls and waits for that search's answer (not the table as it was). */
@@ -192,7 +203,9 @@ describe('Ops console in Chromium', () => {
     // Everything but the edited rule's lines is byte for byte what it was.
     expect(after.slice(0, before.indexOf('    "0003*211":'))).toEqual(before.slice(0, before.indexOf('    "0003*211":')));
     // The connector uses it at once.
-    const resolved = (await (await fetch(`${t.url}/admin/mappings/resolve?extension=${encodeURIComponent('0003*211')}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { owner?: unknown };
+    const resolved = (await (await fetch(`${t.url}/admin/mappings/resolve?extension=${encodeURIComponent('0003*211')}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as {
+      owner?: unknown;
+    };
     expect(resolved.owner).toEqual({ email: 'bob@example.com' });
 
     // Replay from the inbox; the outcome lands on the page.
@@ -207,7 +220,11 @@ describe('Ops console in Chromium', () => {
     await page.locator(`tr[data-job="${jobId}"]`).waitFor({ state: 'detached' });
 
     // A second replay is refused (already logged) and logs nothing.
-    const again = await fetch(`${t.url}/admin/unlogged/replay`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ ids: [jobId] }) });
+    const again = await fetch(`${t.url}/admin/unlogged/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [jobId] }),
+    });
     expect(await again.json()).toEqual({ replayed: [], refused: [{ jobId, why: 'already logged' }] });
     expect(hsCallsOf(callId)).toHaveLength(1);
   });
@@ -216,11 +233,21 @@ describe('Ops console in Chromium', () => {
     const first = await answeredCall('0005*300');
     const second = await answeredCall('0005*301');
     const third = await answeredCall('0005*302');
-    for (const [id, ext] of [[first, '0005*300'], [second, '0005*301'], [third, '0005*302']]) await expect(finished(id, ext)).resolves.toBe('completed');
+    for (const [id, ext] of [
+      [first, '0005*300'],
+      [second, '0005*301'],
+      [third, '0005*302'],
+    ])
+      await expect(finished(id, ext)).resolves.toBe('completed');
 
     await go('inbox');
     const group = page.locator('section.group[data-category="unmapped"]');
-    for (const [id, ext] of [[first, '0005*300'], [second, '0005*301'], [third, '0005*302']]) await group.locator(`tr[data-job="${logCallJobId(id, ext)}"]`).waitFor();
+    for (const [id, ext] of [
+      [first, '0005*300'],
+      [second, '0005*301'],
+      [third, '0005*302'],
+    ])
+      await group.locator(`tr[data-job="${logCallJobId(id, ext)}"]`).waitFor();
 
     // Discard one with a reason.
     await group.locator(`tr[data-job="${logCallJobId(third, '0005*302')}"] input[type="checkbox"]`).check();
@@ -243,7 +270,10 @@ describe('Ops console in Chromium', () => {
     await go('inbox');
     await page.locator('section.group[data-category="unmapped"] input[id$="-all"]').check();
     await page.locator('section.group[data-category="unmapped"] button', { hasText: 'Replay selected' }).click();
-    for (const [id, ext] of [[first, '0005*300'], [second, '0005*301']]) {
+    for (const [id, ext] of [
+      [first, '0005*300'],
+      [second, '0005*301'],
+    ]) {
       await page.locator(`#replay-results p[data-job="${logCallJobId(id, ext)}"][data-outcome="logged"]`).waitFor({ timeout: 20_000 });
       expect(hsCallsOf(id)).toHaveLength(1);
     }
@@ -294,10 +324,17 @@ describe('Ops console in Chromium', () => {
     const issue = async (previous?: string) => {
       await page.locator('#link-extensions').fill('0003*212');
       await page.locator('#link-form button[type="submit"]').click();
-      const shown = await eventually(async () => {
-        const value = await page.locator('#link-url').inputValue({ timeout: 1000 }).catch(() => undefined);
-        return value && value !== previous ? value : undefined;
-      }, 10_000, 'the new link');
+      const shown = await eventually(
+        async () => {
+          const value = await page
+            .locator('#link-url')
+            .inputValue({ timeout: 1000 })
+            .catch(() => undefined);
+          return value && value !== previous ? value : undefined;
+        },
+        10_000,
+        'the new link',
+      );
       const url = new URL(shown);
       // The page is opened on this test's connector (PUBLIC_URL is not set here).
       return { shown, url: `${t.url}${url.pathname}${url.search}` };
@@ -378,7 +415,7 @@ describe('Ops console in Chromium', () => {
     const recent = JSON.stringify(await (await fetch(`${t.url}/admin/calls/recent?limit=50`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json());
     expect(recent).toContain('**********567');
     expect(recent).not.toContain('5551234567');
-        await searchCalls('extension', '0003*220');
+    await searchCalls('extension', '0003*220');
     const extensions = await page.locator('#calls tbody tr').evaluateAll((rows) => rows.map((r: any) => r.dataset.extension));
     expect(new Set(extensions)).toEqual(new Set(['0003*220']));
     await shot('calls');

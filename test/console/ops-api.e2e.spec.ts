@@ -23,7 +23,7 @@ mappings:
  * mapping edits switched off, version conflicts, full numbers when allowed, and link revocation
  * reaching a second instance.
  */
-describe('Ops API (the console\'s routes, without the console)', () => {
+describe("Ops API (the console's routes, without the console)", () => {
   let t: TestApp;
   let second: TestApp;
   let dir: string;
@@ -56,7 +56,14 @@ describe('Ops API (the console\'s routes, without the console)', () => {
   });
 
   it('every route needs the admin token; the console page itself holds no data and is served with anti-framing headers', async () => {
-    for (const [method, path] of [['GET', '/admin/overview'], ['GET', '/admin/unlogged'], ['GET', '/admin/mappings'], ['GET', '/admin/agent-links'], ['GET', '/admin/calls/search'], ['POST', '/admin/unlogged/replay']] as const) {
+    for (const [method, path] of [
+      ['GET', '/admin/overview'],
+      ['GET', '/admin/unlogged'],
+      ['GET', '/admin/mappings'],
+      ['GET', '/admin/agent-links'],
+      ['GET', '/admin/calls/search'],
+      ['POST', '/admin/unlogged/replay'],
+    ] as const) {
       expect((await call(t, method, path, undefined, null)).status).toBe(401);
       expect((await call(t, method, path, undefined, 'wrong-token-0123456789')).status).toBe(401);
     }
@@ -99,7 +106,10 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     expect((await json(await call(t, 'GET', '/admin/calls/search?number=ab'))).status).toBe(400);
     expect((await json(await call(t, 'GET', '/admin/calls/search?extension=0003*2x'))).status).toBe(400);
     expect((await json(await call(t, 'GET', '/admin/unlogged/log-nothing'))).status).toBe(404);
-    expect(await (await call(t, 'POST', '/admin/unlogged/replay', { ids: ['log-nothing'] })).json()).toEqual({ replayed: [], refused: [{ jobId: 'log-nothing', why: expect.stringContaining('gone') }] });
+    expect(await (await call(t, 'POST', '/admin/unlogged/replay', { ids: ['log-nothing'] })).json()).toEqual({
+      replayed: [],
+      refused: [{ jobId: 'log-nothing', why: expect.stringContaining('gone') }],
+    });
   });
 
   it('with ADMIN_FULL_NUMBERS=true the numbers are shown in full; unmapped and failed calls are in the inbox by reason, counted in the overview; a replay of a logged call is refused', async () => {
@@ -116,7 +126,11 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     await sendEvent(t.url, 'dial-in', third);
     await sendEvent(t.url, 'hangup', { ...third, CallStatus: 'NOANSWER' });
     const queue = t.app.get(EventQueueService).callLog;
-    for (const [id, ext, state] of [[logged, '0003*210', 'completed'], [unmapped, '0009*100', 'completed'], [failing, '0004*100', 'failed']]) {
+    for (const [id, ext, state] of [
+      [logged, '0003*210', 'completed'],
+      [unmapped, '0009*100', 'completed'],
+      [failing, '0004*100', 'failed'],
+    ]) {
       await eventually(async () => ((await (await queue.getJob(logCallJobId(id, ext)))?.getState()) === state ? true : undefined), 15_000, `${ext}'s log job`);
     }
     const found = await json(await call(t, 'GET', `/admin/calls/search?number=${encodeURIComponent('+1 (555) 123-4567')}`));
@@ -128,21 +142,29 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     expect(group.calls).toEqual([expect.objectContaining({ callId: unmapped, extension: '0009*100', reason: 'extension not mapped to a CRM connection', replayable: true })]);
     expect(inbox.body.groups.flatMap((g: any) => g.calls).some((c: any) => c.callId === logged)).toBe(false);
     const exhausted = inbox.body.groups.find((g: any) => g.category === 'retries-exhausted');
-    expect(exhausted.calls).toEqual([expect.objectContaining({ callId: failing, connection: 'broken', status: 'failed', attempts: '2 of 2', reason: expect.stringMatching(/^Cannot append to .*a-directory: .*\(attempt 2 of 2\)$/) })]);
+    expect(exhausted.calls).toEqual([
+      expect.objectContaining({ callId: failing, connection: 'broken', status: 'failed', attempts: '2 of 2', reason: expect.stringMatching(/^Cannot append to .*a-directory: .*\(attempt 2 of 2\)$/) }),
+    ]);
 
     const overview = (await json(await call(t, 'GET', '/admin/overview'))).body;
     expect(overview.calls.lastHour).toEqual({ logged: 1, skipped: 1, failed: 1 });
     expect(overview.calls.lastDay).toEqual({ logged: 1, skipped: 1, failed: 1 });
     expect(overview.queues['call-log'].failed).toBe(1);
-    expect(overview.connections.map((c: any) => [c.name, c.state])).toEqual([['demo', 'ready'], ['broken', expect.any(String)]]);
+    expect(overview.connections.map((c: any) => [c.name, c.state])).toEqual([
+      ['demo', 'ready'],
+      ['broken', expect.any(String)],
+    ]);
 
     const replay = await json(await call(t, 'POST', '/admin/unlogged/replay', { ids: [logCallJobId(logged, '0003*210')] }));
     expect(replay.body).toEqual({ replayed: [], refused: [{ jobId: logCallJobId(logged, '0003*210'), why: 'already logged' }] });
-    const lines = readFileSync(join(dir, 'calls.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes(logged));
+    const lines = readFileSync(join(dir, 'calls.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes(logged));
     expect(lines).toHaveLength(1);
   });
 
-  it('a revoked link is refused by every instance (the page, its session and its stream) while the extension\'s other links keep working; the list never shows tokens', async () => {
+  it("a revoked link is refused by every instance (the page, its session and its stream) while the extension's other links keep working; the list never shows tokens", async () => {
     const issue = async () => (await json(await call(t, 'POST', '/admin/agent-links', { extensions: ['0003*210'], ttlHours: 2 }))).body;
     const revoked = await issue();
     const kept = await issue();
@@ -155,15 +177,23 @@ describe('Ops API (the console\'s routes, without the console)', () => {
     const res = await json(await call(t, 'DELETE', `/admin/agent-links/${revoked.id}`));
     expect(res.body.revoked).toMatchObject({ id: revoked.id, revokedAt: expect.any(String) });
     for (const app of [t, second]) {
-      const session = await eventually(async () => {
-        const r = await fetch(`${app.url}/agent/session?token=${revoked.token}`);
-        return r.status === 403 ? r : undefined;
-      }, 10_000, 'the revocation to reach the instance');
+      const session = await eventually(
+        async () => {
+          const r = await fetch(`${app.url}/agent/session?token=${revoked.token}`);
+          return r.status === 403 ? r : undefined;
+        },
+        10_000,
+        'the revocation to reach the instance',
+      );
       expect(((await session.json()) as any).message).toContain('revoked');
       expect((await fetch(`${app.url}/agent/stream?token=${revoked.token}`)).status).toBe(403);
       expect((await fetch(`${app.url}/agent?token=${revoked.token}`)).status).toBe(403);
       // The card's writes too.
-      const write = await fetch(`${app.url}/agent/calls/wrap-up`, { method: 'POST', headers: { authorization: `Bearer ${revoked.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ callId: 'x', extension: '0003*210', notes: 'n' }) });
+      const write = await fetch(`${app.url}/agent/calls/wrap-up`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${revoked.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ callId: 'x', extension: '0003*210', notes: 'n' }),
+      });
       expect(write.status).toBe(403);
       expect((await fetch(`${app.url}/agent/session?token=${kept.token}`)).status).toBe(200);
     }

@@ -19,7 +19,7 @@ function changedLines(before: string, after: string) {
 }
 
 describe('applyRuleChange (mapping edits saved to the YAML file)', () => {
-  it('changes only the edited rule\'s lines: every comment and alignment elsewhere in the file stays', () => {
+  it("changes only the edited rule's lines: every comment and alignment elsewhere in the file stays", () => {
     const out = applyRuleChange(EXAMPLE, { level: 'extensions', key: '0003*210', rule: { owner: { id: 'agent-999' }, label: 'Ann Lee' } });
     expect(changedLines(EXAMPLE, out)).toEqual({ removed: ['      owner: { id: agent-210 }'], added: ['      owner: { id: agent-999 }'] });
     expect(mappingsOf(out).extensions['0003*210']).toEqual({ owner: { id: 'agent-999' }, label: 'Ann Lee' });
@@ -34,7 +34,7 @@ describe('applyRuleChange (mapping edits saved to the YAML file)', () => {
     expect(mappingsOf(out).extensions['0210']).toEqual({ connection: 'demo' });
   });
 
-  it('removes a rule, and a level left empty becomes {} (not null, which the file\'s validation refuses)', () => {
+  it("removes a rule, and a level left empty becomes {} (not null, which the file's validation refuses)", () => {
     const out = applyRuleChange(EXAMPLE, { level: 'extensions', key: '0003*210', rule: null });
     expect(mappingsOf(out).extensions).toEqual({});
     expect(() => parseConfig(out, 'edited')).not.toThrow();

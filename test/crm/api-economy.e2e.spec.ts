@@ -58,8 +58,7 @@ mappings:
     await rm(dir, { recursive: true, force: true });
   });
 
-  const hangup = (callId: string, from: string, ext = '0003*210') =>
-    sendEvent(t.url, 'hangup', { CallID: callId, CallerIDNum: from, CalledExtension: ext, CallFlow: 'IN', CallStatus: 'ANSWER' });
+  const hangup = (callId: string, from: string, ext = '0003*210') => sendEvent(t.url, 'hangup', { CallID: callId, CallerIDNum: from, CalledExtension: ext, CallFlow: 'IN', CallStatus: 'ANSWER' });
 
   it(`logs ${CALLS} calls exactly once, against the right contacts, in a fraction of a request each and with no 429`, async () => {
     const sent: string[] = [];
@@ -113,10 +112,14 @@ mappings:
     await Promise.all([...good.map((c) => hangup(c.id, c.from)), hangup(bad.id, bad.from, '0003*299')]);
     await eventually(() => (hs.calls().length >= before + 5 ? true : undefined), 20_000, 'the good calls');
     const queues = t.app.get(EventQueueService);
-    const failed = await eventually(async () => {
-      const jobs = await queues.callLog.getFailed();
-      return jobs.find((j) => j.data.callId === bad.id);
-    }, 20_000, 'the refused call in the failed set');
+    const failed = await eventually(
+      async () => {
+        const jobs = await queues.callLog.getFailed();
+        return jobs.find((j) => j.data.callId === bad.id);
+      },
+      20_000,
+      'the refused call in the failed set',
+    );
     expect(failed.failedReason).toMatch(/999 is not a valid owner id/);
     expect(hs.calls().length).toBe(before + 5);
   });

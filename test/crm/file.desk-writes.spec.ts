@@ -12,9 +12,20 @@ describe('file CRM desk writes', () => {
   let dir: string;
   let log: string;
   const make = () => new FileProvider('demo', { contactsCsv: join(dir, 'contacts.csv'), callLogFile: log, country: 'US' });
-  const lines = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = () =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   const contact = (id: string): CrmMatch => ({ connection: 'demo', recordType: 'contact', id, displayName: id });
-  const input = (key: string, over: Partial<CallLogInput> = {}): CallLogInput => ({ key, record: answeredCall({ callId: key }), match: contact('c-1'), subject: `Call ${key}`, description: 'Talk time: 60 s', ...over });
+  const input = (key: string, over: Partial<CallLogInput> = {}): CallLogInput => ({
+    key,
+    record: answeredCall({ callId: key }),
+    match: contact('c-1'),
+    subject: `Call ${key}`,
+    description: 'Talk time: 60 s',
+    ...over,
+  });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vncc-file-writes-'));
@@ -23,7 +34,7 @@ describe('file CRM desk writes', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('offers the default dispositions as plain labels, and writes the chosen one on the call\'s line', async () => {
+  it("offers the default dispositions as plain labels, and writes the chosen one on the call's line", async () => {
     expect(fileProvider.defaultDispositions?.map((d) => d.value)).toEqual(['Connected', 'Left voicemail', 'No answer', 'Busy', 'Wrong number', 'Follow-up needed']);
     expect(fileProvider.capabilities).toMatchObject({ updateCall: true, createTask: true });
     await make().logCall(input('k1', { disposition: 'Left voicemail' }));
@@ -31,7 +42,7 @@ describe('file CRM desk writes', () => {
     expect(lines()).toEqual([expect.objectContaining({ type: 'call', key: 'k1', disposition: 'Left voicemail' }), expect.not.objectContaining({ disposition: expect.anything() })]);
   });
 
-  it('an update rewrites that call\'s line in place: the other lines are untouched and no temporary file is left', async () => {
+  it("an update rewrites that call's line in place: the other lines are untouched and no temporary file is left", async () => {
     const crm = make();
     await crm.logCall(input('k1'));
     const { id } = await crm.logCall(input('k2'));
@@ -41,7 +52,15 @@ describe('file CRM desk writes', () => {
     const text = readFileSync(log, 'utf8').split('\n');
     expect(text).toHaveLength(4);
     expect([text[0], text[2]]).toEqual([before1, before3]);
-    expect(JSON.parse(text[1])).toMatchObject({ id, key: 'k2', subject: 'Call from Bob', description: 'Wants a quote\n\nTalk time: 60 s', disposition: 'Follow-up needed', contactId: 'c-2', updatedAt: expect.any(String) });
+    expect(JSON.parse(text[1])).toMatchObject({
+      id,
+      key: 'k2',
+      subject: 'Call from Bob',
+      description: 'Wants a quote\n\nTalk time: 60 s',
+      disposition: 'Follow-up needed',
+      contactId: 'c-2',
+      updatedAt: expect.any(String),
+    });
     expect(readdirSync(dir).sort()).toEqual(['calls.jsonl', 'contacts.csv']);
   });
 
@@ -63,19 +82,37 @@ describe('file CRM desk writes', () => {
   });
 
   it('a follow-up task is one line per key, also for a restarted connector, with its due date and contact', async () => {
-    const task = { key: 'k1~follow-up', subject: 'Call back Ann', description: 'Missed call from +15551234567', match: contact('c-1'), ownerId: 'ann@example.com', dueAt: Date.parse('2026-11-24T22:00:00Z') };
+    const task = {
+      key: 'k1~follow-up',
+      subject: 'Call back Ann',
+      description: 'Missed call from +15551234567',
+      match: contact('c-1'),
+      ownerId: 'ann@example.com',
+      dueAt: Date.parse('2026-11-24T22:00:00Z'),
+    };
     const first = await make().createTask(task);
     const again = await make().createTask(task);
     expect(again).toEqual({ id: first.id, created: false });
-    expect(lines()).toEqual([{ type: 'task', id: first.id, key: task.key, createdAt: expect.any(String), dueDate: '2026-11-24', status: 'not-started', subject: task.subject, description: task.description, contactId: 'c-1', ownerId: 'ann@example.com' }]);
+    expect(lines()).toEqual([
+      {
+        type: 'task',
+        id: first.id,
+        key: task.key,
+        createdAt: expect.any(String),
+        dueDate: '2026-11-24',
+        status: 'not-started',
+        subject: task.subject,
+        description: task.description,
+        contactId: 'c-1',
+        ownerId: 'ann@example.com',
+      },
+    ]);
   });
 
   it('updates and new calls running together, through two providers for the same file (a config reload), lose no line', async () => {
     const [a, b] = [make(), make()];
     const first = await a.logCall(input('k0'));
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? b.updateCall(first.id, { description: `note ${i}` }) : (i % 2 ? a : b).logCall(input(`k${i + 1}`)))),
-    );
+    await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? b.updateCall(first.id, { description: `note ${i}` }) : (i % 2 ? a : b).logCall(input(`k${i + 1}`)))));
     const all = lines();
     expect(new Set(all.map((l) => l.key)).size).toBe(all.length);
     expect(all).toHaveLength(1 + 20);

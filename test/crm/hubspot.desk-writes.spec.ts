@@ -23,13 +23,17 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
   let warnings: { event?: string; msg: string }[];
   const prefix = `thsw${randomBytes(3).toString('hex')}`;
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
-    hubspotProvider.create('hs', hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, portalId: 4242, uiDomain: 'app.hubspot.com', ...settings }), {
-      secret: () => 'pat-test-token',
-      redis,
-      keyPrefix: `${prefix}:crm:hs`,
-      logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
-      configDir: '.',
-    });
+    hubspotProvider.create(
+      'hs',
+      hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, portalId: 4242, uiDomain: 'app.hubspot.com', ...settings }),
+      {
+        secret: () => 'pat-test-token',
+        redis,
+        keyPrefix: `${prefix}:crm:hs`,
+        logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
+        configDir: '.',
+      },
+    );
   const contact = (id: string): CrmMatch => ({ connection: 'hs', recordType: 'contact', id, displayName: `Contact ${id}`, url: `https://app.hubspot.com/contacts/4242/record/0-1/${id}` });
   const start = async (opts: FakeHubSpotOptions = {}) => {
     hs = await startFakeHubSpot(opts);
@@ -50,7 +54,7 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
     redis.disconnect();
   });
 
-  it('offers HubSpot\'s six default call outcomes, each stored as its outcome id', () => {
+  it("offers HubSpot's six default call outcomes, each stored as its outcome id", () => {
     expect(hubspotProvider.defaultDispositions?.map((d) => [d.label, d.value])).toEqual([
       ['Connected', CONNECTED],
       ['Left voicemail', LEFT_VOICEMAIL],
@@ -62,7 +66,7 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
     expect(hubspotProvider.capabilities).toMatchObject({ updateCall: true, createTask: true, createContact: true });
   });
 
-  it('the agent\'s outcome lands in hs_call_disposition, one call at a time and in a batch; without one the call\'s own outcome does', async () => {
+  it("the agent's outcome lands in hs_call_disposition, one call at a time and in a batch; without one the call's own outcome does", async () => {
     const jane = hs.addContact({ firstname: 'Jane', phone: '(555) 123-4567' });
     const p = make();
     await p.logCall({ key: 'k-one', record: answeredCall(), match: contact(jane), subject: 's', description: 'd', disposition: LEFT_VOICEMAIL });
@@ -78,9 +82,23 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
     const jane = hs.addContact({ firstname: 'Jane', phone: '(555) 123-4567' });
     const john = hs.addContact({ firstname: 'John', phone: '(555) 123-4567' });
     const p = make();
-    const { id } = await p.logCall({ key: 'k-upd', record: answeredCall(), match: contact(jane), ownerId: '77', subject: 'Inbound call from Jane', description: 'Talk time: 60 s', disposition: CONNECTED });
+    const { id } = await p.logCall({
+      key: 'k-upd',
+      record: answeredCall(),
+      match: contact(jane),
+      ownerId: '77',
+      subject: 'Inbound call from Jane',
+      description: 'Talk time: 60 s',
+      disposition: CONNECTED,
+    });
     await p.updateCall!(id, { subject: 'Inbound call from John', description: 'Wants a quote\n\nTalk time: 60 s', disposition: LEFT_VOICEMAIL, match: contact(john) });
-    expect(hs.calls()[0].properties).toMatchObject({ hs_call_title: 'Inbound call from John', hs_call_body: 'Wants a quote\n\nTalk time: 60 s', hs_call_disposition: LEFT_VOICEMAIL, hubspot_owner_id: '77', hs_call_direction: 'INBOUND' });
+    expect(hs.calls()[0].properties).toMatchObject({
+      hs_call_title: 'Inbound call from John',
+      hs_call_body: 'Wants a quote\n\nTalk time: 60 s',
+      hs_call_disposition: LEFT_VOICEMAIL,
+      hubspot_owner_id: '77',
+      hs_call_direction: 'INBOUND',
+    });
     expect(associatedContacts(id)).toEqual([john]);
     expect(hs.calls()[0].associations![0].types).toEqual([{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 194 }]);
     expect(hs.requests.filter((r) => r.path.startsWith('/crm/v4/')).map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -135,7 +153,15 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
     expect(hs.tasks()).toHaveLength(1);
     const [task] = hs.tasks();
     expect(retried).toEqual({ id: task.id, url: contact(jane).url, created: false });
-    expect(task.properties).toMatchObject({ hs_task_subject: input.subject, hs_task_body: input.description, hs_task_status: 'NOT_STARTED', hs_task_type: 'CALL', hs_timestamp: '2026-11-24T10:00:00.000Z', hubspot_owner_id: '77', voipnow_followup_key: input.key });
+    expect(task.properties).toMatchObject({
+      hs_task_subject: input.subject,
+      hs_task_body: input.description,
+      hs_task_status: 'NOT_STARTED',
+      hs_task_type: 'CALL',
+      hs_timestamp: '2026-11-24T10:00:00.000Z',
+      hubspot_owner_id: '77',
+      voipnow_followup_key: input.key,
+    });
     expect(task.associations).toEqual([{ to: { id: jane }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 204 }] }]);
     expect(hs.propertyDefs.tasks.get('voipnow_followup_key')).toBe(true);
   });
@@ -160,7 +186,7 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
     expect(warnings).toEqual([]);
   });
 
-  it('when the portal makes this app\'s contacts marketing contacts against the setting, one warning says where to switch it off', async () => {
+  it("when the portal makes this app's contacts marketing contacts against the setting, one warning says where to switch it off", async () => {
     await hs.close();
     await start({ marketingContactsFromApps: true });
     const p = make();

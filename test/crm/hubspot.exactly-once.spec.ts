@@ -12,9 +12,7 @@ import { FakeRequest } from '../fakes/fake-server';
 import { answeredCall } from '../support/call-records';
 import { dropKeys } from '../support/redis-keys';
 
-
-const record = (over: Partial<CallRecord> = {}): CallRecord =>
-  answeredCall({ answeredAt: undefined, ringSeconds: undefined, talkSeconds: undefined, outcome: 'missed', ...over });
+const record = (over: Partial<CallRecord> = {}): CallRecord => answeredCall({ answeredAt: undefined, ringSeconds: undefined, talkSeconds: undefined, outcome: 'missed', ...over });
 const input = (key: string, mayExist?: boolean): CallLogInput => ({ key, record: record(), subject: 's', description: 'd', mayExist });
 /** HubSpot indexes new objects for search after a few seconds; longer than any test here takes. */
 const LAG = { searchLagMs: 60_000 };
@@ -137,8 +135,12 @@ describe('HubSpot exactly once, search lag or not', () => {
     expect(logLines.join('')).toMatch(/Name a new property in the connection's settings/);
   });
 
-  it('reads the holder of a unique value from HubSpot\'s refusal, only for the property asked about', () => {
-    const err = new CrmError('permanent', 'HubSpot 400: Cannot set PropertyValueCoordinates{portalId=4242, objectTypeId=0-48, propertyName=voipnow_call_key, value=vn-1-0003~2A210} on 1020. 1007 already has that value.', { status: 400, code: 'VALIDATION_ERROR' });
+  it("reads the holder of a unique value from HubSpot's refusal, only for the property asked about", () => {
+    const err = new CrmError(
+      'permanent',
+      'HubSpot 400: Cannot set PropertyValueCoordinates{portalId=4242, objectTypeId=0-48, propertyName=voipnow_call_key, value=vn-1-0003~2A210} on 1020. 1007 already has that value.',
+      { status: 400, code: 'VALIDATION_ERROR' },
+    );
     expect(conflictHolder(err, 'voipnow_call_key')).toEqual({ value: 'vn-1-0003~2A210', existingId: '1007' });
     expect(conflictHolder(err, 'other_key')).toBeUndefined();
     expect(conflictHolder(new CrmError('permanent', 'HubSpot 400: Property values were not valid', { status: 400 }), 'voipnow_call_key')).toBeUndefined();
@@ -153,7 +155,15 @@ describe('HubSpot exactly once, search lag or not', () => {
       const match = await p.createContact!({ key: 'vn-c1-0003~2A210', number, name: 'J ROE', ownerId: '77' });
       expect(hs.contacts).toHaveLength(1);
       expect(hs.contacts[0].properties).toMatchObject({ phone: number, lastname: 'J ROE', hubspot_owner_id: '77', voipnow_caller_number: number });
-      expect(match).toMatchObject({ connection: 'hs', recordType: 'contact', id: hs.contacts[0].id, displayName: 'J ROE', phone: number, ownerId: '77', url: `https://app.hubspot.com/contacts/4242/record/0-1/${hs.contacts[0].id}` });
+      expect(match).toMatchObject({
+        connection: 'hs',
+        recordType: 'contact',
+        id: hs.contacts[0].id,
+        displayName: 'J ROE',
+        phone: number,
+        ownerId: '77',
+        url: `https://app.hubspot.com/contacts/4242/record/0-1/${hs.contacts[0].id}`,
+      });
       expect(hs.propertyDefs.contacts.get('voipnow_caller_number')).toBe(true);
       expect((await p.findContactsByPhone(phoneQuery('0015557654321', 'US')!)).map((m) => m.id)).toEqual([match.id]);
     });

@@ -61,22 +61,36 @@ mappings:
     await rm(dir, { recursive: true, force: true });
   });
 
-  const inbound = (callId: string, ext = '0003*210', from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext = '0003*210', from = '0015551234567') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: 'J ROE',
+    CalledDID: '+3222222222',
+    CalledExtension: ext,
+    CalledNumber: '+3222222222',
+    CallFlow: 'IN',
+  });
   const outbound = (callId: string, ext = '0003*210', to = '0015551234567') => ({ CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: to, CallFlow: 'OUT' });
   // One activity per customer call (callLogging: per-call), whatever extension it rang.
   const keyOf = (callId: string, _ext?: string) => `vn-${escapeIdPart(callId)}`;
   const callsOf = (callId: string, ext = '0003*210') => hs.calls().filter((c) => c.properties.voipnow_call_key === keyOf(callId, ext));
   /** A create (single, or batch) that carries this call. */
-  const isCreateOf = (callId: string, ext = '0003*210') => (r: FakeRequest) =>
-    r.method === 'POST' &&
-    (r.path === '/crm/v3/objects/calls' || r.path === '/crm/v3/objects/calls/batch/create') &&
-    [r.body?.properties, ...(r.body?.inputs ?? []).map((i: { properties?: unknown }) => i.properties)].some((p) => p?.voipnow_call_key === keyOf(callId, ext));
+  const isCreateOf =
+    (callId: string, ext = '0003*210') =>
+    (r: FakeRequest) =>
+      r.method === 'POST' &&
+      (r.path === '/crm/v3/objects/calls' || r.path === '/crm/v3/objects/calls/batch/create') &&
+      [r.body?.properties, ...(r.body?.inputs ?? []).map((i: { properties?: unknown }) => i.properties)].some((p) => p?.voipnow_call_key === keyOf(callId, ext));
   const queue = () => t.app.get(EventQueueService).callLog;
   const jobState = async (callId: string, ext = '0003*210') => (await queue().getJob(logCallJobId(callId, ext)))?.getState();
   /** Waits until the call-log job has finished, so a count taken afterwards is final. */
   const settled = (callId: string, ext = '0003*210') => eventually(async () => ((await jobState(callId, ext)) === 'completed' ? true : undefined), 25_000, `call-log job of ${callId} to complete`);
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    fetch(`${t.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
   const recordOf = (callId: string, ext = '0003*210') => t.app.get(CallStateService).get(callId, ext);
   const searchesFor = (digits: string) => hs.requests.filter((r) => r.path === '/crm/v3/objects/contacts/search' && JSON.stringify(r.body).includes(digits)).length;
   const answered = async (callId: string, ext = '0003*210', from = '0015551234567') => {
@@ -135,7 +149,14 @@ mappings:
       await settled(id, '0003*211');
       expect(callsOf(id, '0003*211')).toHaveLength(1);
       const [call] = callsOf(id, '0003*211');
-      expect(call.properties).toMatchObject({ hs_call_direction: 'INBOUND', hs_call_status: 'NO_ANSWER', hs_call_duration: '0', hs_call_disposition: '73a0d17f-1163-4015-bdd5-ec830791da20', hubspot_owner_id: '88', hs_call_title: 'Inbound call from Jane Roe (missed)' });
+      expect(call.properties).toMatchObject({
+        hs_call_direction: 'INBOUND',
+        hs_call_status: 'NO_ANSWER',
+        hs_call_duration: '0',
+        hs_call_disposition: '73a0d17f-1163-4015-bdd5-ec830791da20',
+        hubspot_owner_id: '88',
+        hs_call_title: 'Inbound call from Jane Roe (missed)',
+      });
       expect(call.associations).toEqual([{ to: { id: janeId }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 194 }] }]);
     }
     // The e-mail is resolved through the owners API once, then remembered.
@@ -150,7 +171,14 @@ mappings:
     await settled(id);
     expect(callsOf(id)).toHaveLength(1);
     const [call] = callsOf(id);
-    expect(call.properties).toMatchObject({ hs_call_direction: 'OUTBOUND', hs_call_status: 'COMPLETED', hs_call_to_number: '0015551234567', hs_call_from_number: '0003*210', hubspot_owner_id: '77', hs_call_title: 'Outbound call to Jane Roe (answered)' });
+    expect(call.properties).toMatchObject({
+      hs_call_direction: 'OUTBOUND',
+      hs_call_status: 'COMPLETED',
+      hs_call_to_number: '0015551234567',
+      hs_call_from_number: '0003*210',
+      hubspot_owner_id: '77',
+      hs_call_title: 'Outbound call to Jane Roe (answered)',
+    });
     expect(call.associations).toEqual([{ to: { id: janeId }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 194 }] }]);
   });
 
@@ -159,7 +187,11 @@ mappings:
     const faults = {
       retryAfter: { status: 429, headers: { 'Retry-After': '1' }, body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' } },
       // HubSpot's rolling-window 429 carries no Retry-After, only the window's length.
-      rolling: { status: 429, headers: { 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000', 'X-HubSpot-RateLimit-Max': '100', 'X-HubSpot-RateLimit-Remaining': '0' }, body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' } },
+      rolling: {
+        status: 429,
+        headers: { 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000', 'X-HubSpot-RateLimit-Max': '100', 'X-HubSpot-RateLimit-Remaining': '0' },
+        body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' },
+      },
       unavailable: { status: 503, body: { status: 'error', message: 'Service Unavailable' } },
       dropped: { drop: true },
       lostResponse: { drop: true, afterCommit: true },
@@ -209,7 +241,7 @@ mappings:
     expect(note.log).toMatchObject({ status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)' });
   });
 
-  it('an unknown caller becomes one contact (create-contact), owned by the mapping\'s owner; the call and the next one from that number are logged against it', async () => {
+  it("an unknown caller becomes one contact (create-contact), owned by the mapping's owner; the call and the next one from that number are logged against it", async () => {
     const [first, second] = [newCallId(), newCallId()];
     const from = '0013125557777';
     await answered(first, '0003*277', from);
@@ -235,10 +267,14 @@ mappings:
       body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', policyName: 'DAILY' },
     });
     await answered(first, ext);
-    const ready = await eventually(async () => {
-      const body = (await (await fetch(`${t.url}/health/ready`)).json()) as { crm: Record<string, { pausedUntil?: string; pauseReason?: string }> };
-      return body.crm.hsq?.pausedUntil ? body : undefined;
-    }, 10_000, 'readiness to report the pause');
+    const ready = await eventually(
+      async () => {
+        const body = (await (await fetch(`${t.url}/health/ready`)).json()) as { crm: Record<string, { pausedUntil?: string; pauseReason?: string }> };
+        return body.crm.hsq?.pausedUntil ? body : undefined;
+      },
+      10_000,
+      'readiness to report the pause',
+    );
     expect(ready.crm.hsq.pauseReason).toMatch(/daily limit/);
     // Until just after the next UTC midnight, when HubSpot's daily count restarts: at least a minute off.
     expect(Date.parse(ready.crm.hsq.pausedUntil!)).toBeGreaterThan(Date.now() + 30_000);
@@ -261,7 +297,7 @@ mappings:
     expect(body.crm.hsq.pausedUntil).toBeUndefined();
   });
 
-  it('one call costs one contact search: the Answer, the Hangup and the call log reuse the Dial-In\'s lookup', async () => {
+  it("one call costs one contact search: the Answer, the Hangup and the call log reuse the Dial-In's lookup", async () => {
     const id = newCallId();
     const contact = hs.addContact({ firstname: 'Solo', lastname: 'Caller', phone: '(555) 200-0001' });
     await answered(id, '0003*210', '0015552000001');

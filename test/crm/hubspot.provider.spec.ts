@@ -8,7 +8,6 @@ import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { answeredCall } from '../support/call-records';
 import { dropKeys } from '../support/redis-keys';
 
-
 const record = answeredCall;
 
 describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)', () => {
@@ -43,7 +42,9 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     const id = hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567', hubspot_owner_id: '77' });
     hs.addContact({ firstname: 'Other', lastname: 'Person', phone: '(555) 999-0000' });
     const matches = await make().findContactsByPhone(query);
-    expect(matches).toEqual([expect.objectContaining({ id, recordType: 'contact', displayName: 'Jane Roe', company: 'Acme', ownerId: '77', url: `https://app.hubspot.com/contacts/4242/record/0-1/${id}` })]);
+    expect(matches).toEqual([
+      expect.objectContaining({ id, recordType: 'contact', displayName: 'Jane Roe', company: 'Acme', ownerId: '77', url: `https://app.hubspot.com/contacts/4242/record/0-1/${id}` }),
+    ]);
     const search = hs.requests.find((r) => r.path === '/crm/v3/objects/contacts/search')!;
     expect(search.body.filterGroups.length).toBeLessThanOrEqual(5);
   });
@@ -55,11 +56,17 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     expect(matches.map((m) => m.id)).toEqual([newer, older]);
   });
 
-  it('uses an EU portal\'s domain in record URLs', async () => {
+  it("uses an EU portal's domain in record URLs", async () => {
     const eu = await startFakeHubSpot({ uiDomain: 'app-eu1.hubspot.com', portalId: 999 });
     try {
       const id = eu.addContact({ firstname: 'Eu', phone: '(555) 123-4567' });
-      const p = hubspotProvider.create('eu', hubspotProvider.settings.parse({ type: 'hubspot', basePath: eu.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' } }), { secret: (n) => secrets[n], redis, keyPrefix: `${prefix}:eu`, logger: pino({ level: 'silent' }), configDir: '.' });
+      const p = hubspotProvider.create('eu', hubspotProvider.settings.parse({ type: 'hubspot', basePath: eu.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' } }), {
+        secret: (n) => secrets[n],
+        redis,
+        keyPrefix: `${prefix}:eu`,
+        logger: pino({ level: 'silent' }),
+        configDir: '.',
+      });
       expect((await p.findContactsByPhone(query))[0].url).toBe(`https://app-eu1.hubspot.com/contacts/999/record/0-1/${id}`);
     } finally {
       await eu.close();
@@ -96,7 +103,12 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
   it('a missed call and an outbound call get the right status and direction, without a contact when there is none', async () => {
     const p = make();
     await p.logCall({ key: 'k-missed', record: record({ outcome: 'missed', answeredAt: undefined, talkSeconds: undefined }), subject: 's', description: 'd' });
-    await p.logCall({ key: 'k-out', record: record({ direction: 'outbound', caller: { extension: '0003*210' }, callee: { number: '003258422544' }, remoteNumber: '003258422544' }), subject: 's', description: 'd' });
+    await p.logCall({
+      key: 'k-out',
+      record: record({ direction: 'outbound', caller: { extension: '0003*210' }, callee: { number: '003258422544' }, remoteNumber: '003258422544' }),
+      subject: 's',
+      description: 'd',
+    });
     const [missed, out] = hs.calls();
     expect(missed.properties).toMatchObject({ hs_call_status: 'NO_ANSWER', hs_call_duration: '0', hs_call_disposition: '73a0d17f-1163-4015-bdd5-ec830791da20' });
     expect(missed.associations).toEqual([]);
@@ -115,23 +127,45 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
 
   // Every row has four entries: jest passes a `done` callback to a test with more parameters than row entries.
   it.each<[string, Parameters<FakeHubSpot['inject']>[0], Partial<CrmError>, number | undefined]>([
-    ['a rolling-window 429', { status: 429, headers: { 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000', 'X-HubSpot-RateLimit-Remaining': '0' }, body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' } }, { kind: 'rate-limited' }, 10_000],
+    [
+      'a rolling-window 429',
+      {
+        status: 429,
+        headers: { 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000', 'X-HubSpot-RateLimit-Remaining': '0' },
+        body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' },
+      },
+      { kind: 'rate-limited' },
+      10_000,
+    ],
     ['a 429 with Retry-After', { status: 429, headers: { 'Retry-After': '3' }, body: { status: 'error', message: 'slow down' } }, { kind: 'rate-limited' }, 3000],
-    ['a DAILY 429', { status: 429, headers: { 'X-HubSpot-RateLimit-Daily': '250000', 'X-HubSpot-RateLimit-Daily-Remaining': '0' }, body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', policyName: 'DAILY' } }, { kind: 'quota-exhausted' }, undefined],
+    [
+      'a DAILY 429',
+      {
+        status: 429,
+        headers: { 'X-HubSpot-RateLimit-Daily': '250000', 'X-HubSpot-RateLimit-Daily-Remaining': '0' },
+        body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', policyName: 'DAILY' },
+      },
+      { kind: 'quota-exhausted' },
+      undefined,
+    ],
     ['a 503', { status: 503, body: { status: 'error', message: 'Service Unavailable' } }, { kind: 'retryable' }, undefined],
     ['a dropped connection', { drop: true }, { kind: 'retryable' }, undefined],
     ['a 400 validation error', { status: 400, body: { status: 'error', message: 'Property values were not valid', category: 'VALIDATION_ERROR' } }, { kind: 'permanent' }, undefined],
   ])('classifies %s', async (_what, fault, expected, retryAfterMs) => {
     hs.inject({ ...fault, pathIncludes: '/contacts/search' });
-    const err = (await make().findContactsByPhone(query).catch((e) => e)) as CrmError;
+    const err = (await make()
+      .findContactsByPhone(query)
+      .catch((e) => e)) as CrmError;
     expect(err).toBeInstanceOf(CrmError);
     expect(err).toMatchObject(expected);
     if (retryAfterMs) expect(err.opts.retryAfterMs).toBe(retryAfterMs);
     if (expected.kind === 'quota-exhausted') expect(err.opts.retryAfterMs).toBeGreaterThan(0);
   });
 
-  it('an unknown owner is a permanent failure with HubSpot\'s message', async () => {
-    const err = (await make().logCall({ key: 'k-owner', record: record(), ownerId: '999', subject: 's', description: 'd' }).catch((e) => e)) as CrmError;
+  it("an unknown owner is a permanent failure with HubSpot's message", async () => {
+    const err = (await make()
+      .logCall({ key: 'k-owner', record: record(), ownerId: '999', subject: 's', description: 'd' })
+      .catch((e) => e)) as CrmError;
     expect(err).toMatchObject({ kind: 'permanent' });
     expect(err.message).toMatch(/999 is not a valid owner id/);
   });
@@ -149,7 +183,9 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
   it('a slow search gives up after lookupTimeoutMs instead of stalling a screen pop', async () => {
     hs.setLatency(2000);
     const started = Date.now();
-    const err = await make({ lookupTimeoutMs: 300 }).findContactsByPhone(query).catch((e) => e);
+    const err = await make({ lookupTimeoutMs: 300 })
+      .findContactsByPhone(query)
+      .catch((e) => e);
     expect(err).toMatchObject({ kind: 'retryable', opts: { code: 'TIMEOUT' } });
     expect(Date.now() - started).toBeLessThan(600);
   });

@@ -94,7 +94,15 @@ mappings:
       matchedOn: { object: 'Contact', field: 'Phone' },
       context: [
         { kind: 'deals', label: 'Open opportunities', count: 4, items: [4, 3, 2].map((i) => ({ name: `Renewal ${i}`, url: `${base}/Opportunity/${ids[`opp${i}`]}/view` })) },
-        { kind: 'cases', label: 'Open cases', count: 2, items: [{ name: '00001027: Invoice query', url: `${base}/Case/${ids.case2}/view` }, { name: '00001026: Printer jam', url: `${base}/Case/${ids.case1}/view` }] },
+        {
+          kind: 'cases',
+          label: 'Open cases',
+          count: 2,
+          items: [
+            { name: '00001027: Invoice query', url: `${base}/Case/${ids.case2}/view` },
+            { name: '00001026: Printer jam', url: `${base}/Case/${ids.case1}/view` },
+          ],
+        },
       ],
     });
     // The context rides in the cache: the Answer, the Hangup and the next call from this number cost nothing.
@@ -124,7 +132,7 @@ mappings:
     expect(t.logs.some((l) => l.event === 'crm.lookup_context_failed')).toBe(true);
   });
 
-  it('HubSpot: the best match\'s open deals in one deals search (associations.contact, not closed); a repeat lookup costs no request', async () => {
+  it("HubSpot: the best match's open deals in one deals search (associations.contact, not closed); a repeat lookup costs no request", async () => {
     let result!: Awaited<ReturnType<LookupService['lookup']>>;
     const first = await requestsDuring(hs, async () => (result = await lookups.lookup('hub', us('+15553334444'))));
     expect(first.map((r) => r.path)).toEqual(['/crm/v3/objects/contacts/search', '/crm/v3/objects/deals/search']);

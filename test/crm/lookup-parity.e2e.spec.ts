@@ -37,12 +37,23 @@ const FORMATS: { country: 'GB' | 'US'; format: string; write: (n: { national: st
 /** The phone fields each CRM's lookup searches. */
 const FIELDS = {
   salesforce: [
-    ['Contact', 'Phone'], ['Contact', 'MobilePhone'], ['Contact', 'HomePhone'], ['Contact', 'OtherPhone'],
-    ['Lead', 'Phone'], ['Lead', 'MobilePhone'],
-    ['Account', 'Phone'], ['Account', 'Fax'],
+    ['Contact', 'Phone'],
+    ['Contact', 'MobilePhone'],
+    ['Contact', 'HomePhone'],
+    ['Contact', 'OtherPhone'],
+    ['Lead', 'Phone'],
+    ['Lead', 'MobilePhone'],
+    ['Account', 'Phone'],
+    ['Account', 'Fax'],
   ],
-  hubspot: [['contact', 'phone'], ['contact', 'mobilephone']],
-  file: [['contact', 'phone'], ['contact', 'mobile']],
+  hubspot: [
+    ['contact', 'phone'],
+    ['contact', 'mobilephone'],
+  ],
+  file: [
+    ['contact', 'phone'],
+    ['contact', 'mobile'],
+  ],
 } as const;
 type Crm = keyof typeof FIELDS;
 
@@ -92,7 +103,7 @@ describe('Lookup parity: every path finds the same records for a number', () => 
     for (const country of ['GB', 'US']) writeFileSync(join(dir, `${country}.csv`), `id,name,company,phone,mobile,email,owner\n${csv[country].join('\n')}\n`);
     // The cache off, so every path asks the CRM; batches linger briefly so concurrent loads share one search;
     // a budget that never makes the test wait.
-    const common = "cache: { hitSeconds: 0, missSeconds: 0 }, batch: { maxSize: 100, lingerMs: 20 }, rateLimit: { requests: 1000, perSeconds: 1 }";
+    const common = 'cache: { hitSeconds: 0, missSeconds: 0 }, batch: { maxSize: 100, lingerMs: 20 }, rateLimit: { requests: 1000, perSeconds: 1 }';
     writeFileSync(
       join(dir, 'connector.yaml'),
       `connections:
@@ -141,7 +152,10 @@ mappings:
   it.each(cases)('%s, %s: finds every record holding the number, in every format and phone field, each with the field it matched on', async (crm, path) => {
     const problems: string[] = [];
     for (const row of rows) {
-      const others = rows.filter((r) => r !== row && r.country === row.country).slice(0, 3).map((r) => r.incoming[0]);
+      const others = rows
+        .filter((r) => r !== row && r.country === row.country)
+        .slice(0, 3)
+        .map((r) => r.incoming[0]);
       for (const number of row.incoming) {
         const matches = await PATHS[path](connectionOf(crm, row), number, row.country, others);
         const found = new Map(matches.map((m) => [m.id, m]));

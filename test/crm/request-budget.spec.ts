@@ -4,7 +4,6 @@ import { CrmError } from '../../src/crm/crm-provider';
 import { RequestBudget } from '../../src/crm/request-budget';
 import { dropKeys } from '../support/redis-keys';
 
-
 /** The per-connection request budget, against the real Redis that instances share it through. */
 describe(RequestBudget.name, () => {
   let redis: Redis;

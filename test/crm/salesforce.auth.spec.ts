@@ -7,7 +7,6 @@ import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { dropKeys } from '../support/redis-keys';
 
-
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = (k: typeof keys) => k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -58,7 +57,7 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     expect(tokenPosts()).toBe(2);
   });
 
-  it('two instances starting together make one grant: the second waits for the first one\'s token', async () => {
+  it("two instances starting together make one grant: the second waits for the first one's token", async () => {
     sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
     const [a, b] = [make(), make()];
     const results = await Promise.all([a.findContactsByPhone(query), b.findContactsByPhone(query), a.findContactsByPhone(query), b.findContactsByPhone(query)]);
@@ -101,9 +100,11 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     expect(tokenPosts()).toBe(2);
   });
 
-  it('a revoked refresh token is an auth failure with Salesforce\'s reason', async () => {
+  it("a revoked refresh token is an auth failure with Salesforce's reason", async () => {
     sf.refreshTokens.clear();
-    const err = (await make().findContactsByPhone(query).catch((e) => e)) as CrmError;
+    const err = (await make()
+      .findContactsByPhone(query)
+      .catch((e) => e)) as CrmError;
     expect(err).toMatchObject({ kind: 'auth' });
     expect(err.message).toMatch(/invalid_grant: expired access\/refresh token/);
   });
@@ -115,26 +116,38 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     sf.expireSessions();
     await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
     const grants = sf.requests.filter((r) => r.path === '/services/oauth2/token');
-    expect(grants.map((r) => Object.keys(r.body).sort())).toEqual([['assertion', 'grant_type'], ['assertion', 'grant_type']]);
+    expect(grants.map((r) => Object.keys(r.body).sort())).toEqual([
+      ['assertion', 'grant_type'],
+      ['assertion', 'grant_type'],
+    ]);
     expect(grants[0].body.grant_type).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
   });
 
   it('JWT bearer: a key the connected app does not know, or an unapproved user, is an auth failure', async () => {
     secrets.SF_KEY = pem(otherKeys).replace(/\n/g, '\\n'); // as pasted into an env var
-    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', opts: { code: 'invalid_grant' } });
+    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({
+      kind: 'auth',
+      opts: { code: 'invalid_grant' },
+    });
     secrets.SF_KEY = pem(keys);
     await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'stranger@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth' });
     secrets.SF_KEY = 'not a key';
-    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', message: expect.stringMatching(/SF_KEY cannot be read/) });
+    await expect(make({ auth: { flow: 'jwt', clientId: 'client-1', username: 'integration@acme.example', privateKeyEnv: 'SF_KEY' } }).findContactsByPhone(query)).rejects.toMatchObject({
+      kind: 'auth',
+      message: expect.stringMatching(/SF_KEY cannot be read/),
+    });
   });
 
-  it('client credentials: a session from the app\'s id and secret; a wrong secret is an auth failure', async () => {
+  it("client credentials: a session from the app's id and secret; a wrong secret is an auth failure", async () => {
     sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
     const p = make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } });
     await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
     expect(sf.requests.find((r) => r.path === '/services/oauth2/token')!.body).toEqual({ grant_type: 'client_credentials', client_id: 'client-1', client_secret: 'secret-1' });
     secrets.SF_SECRET = 'wrong';
     await redis.del(`${prefix}:session`);
-    await expect(make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } }).findContactsByPhone(query)).rejects.toMatchObject({ kind: 'auth', opts: { code: 'invalid_client' } });
+    await expect(make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } }).findContactsByPhone(query)).rejects.toMatchObject({
+      kind: 'auth',
+      opts: { code: 'invalid_client' },
+    });
   });
 });

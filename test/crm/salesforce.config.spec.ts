@@ -19,7 +19,14 @@ describe('Salesforce connection settings', () => {
 
   it('the shipped example validates, with the current API version', () => {
     const config = parseConfig(example(), file, (n) => secrets[n]);
-    expect(config.connections['sales-eu']).toMatchObject({ type: 'salesforce', loginUrl: 'https://login.salesforce.com', version: '62.0', lookupTimeoutMs: 8000, callKeyField: 'CallObject', auth: { flow: 'refresh-token', clientSecretEnv: 'SF_CLIENT_SECRET' } });
+    expect(config.connections['sales-eu']).toMatchObject({
+      type: 'salesforce',
+      loginUrl: 'https://login.salesforce.com',
+      version: '62.0',
+      lookupTimeoutMs: 8000,
+      callKeyField: 'CallObject',
+      auth: { flow: 'refresh-token', clientSecretEnv: 'SF_CLIENT_SECRET' },
+    });
   });
 
   it.each([
@@ -29,7 +36,7 @@ describe('Salesforce connection settings', () => {
     expect(parseConfig(example(auth), file, (n) => secrets[n]).connections['sales-eu']).toMatchObject({ auth: { flow } });
   });
 
-  it('names a missing secret and a flow mixed up with another\'s keys', () => {
+  it("names a missing secret and a flow mixed up with another's keys", () => {
     expect(() => parseConfig(example(), file, (n) => (n === 'SF_REFRESH_TOKEN' ? undefined : secrets[n]))).toThrow(/SF_REFRESH_TOKEN/);
     expect(() => parseConfig(example('{ flow: jwt, clientId: x, clientSecretEnv: SF_CLIENT_SECRET }'), file, (n) => secrets[n])).toThrow(/sales-eu\.auth/);
   });

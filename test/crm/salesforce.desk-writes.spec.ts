@@ -21,7 +21,12 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
     salesforceProvider.create(
       'sf',
-      salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' }, ...settings }),
+      salesforceProvider.settings.parse({
+        type: 'salesforce',
+        loginUrl: sf.url,
+        auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' },
+        ...settings,
+      }),
       { secret: (n) => secrets[n], redis, keyPrefix: prefix, logger: pino({ level: 'silent' }), configDir: '.' },
     );
   const match = (recordType: string, id: string): CrmMatch => ({ connection: 'sf', recordType, id, displayName: `${recordType} ${id}` });
@@ -59,7 +64,7 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
     expect(salesforceProvider.capabilities).toMatchObject({ updateCall: true, createTask: true, createContact: true });
   });
 
-  it('the agent\'s disposition lands in CallDisposition, one call at a time and in a batch; without one the outcome does', async () => {
+  it("the agent's disposition lands in CallDisposition, one call at a time and in a batch; without one the outcome does", async () => {
     const p = make();
     await p.logCall({ key: 'k-one', record: answeredCall(), match: match('Contact', jane), subject: 's', description: 'd', disposition: 'Left voicemail' });
     const batch = await p.logCalls!([
@@ -73,10 +78,27 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
 
   it('updates a logged Task: subject, notes and disposition, and moves it from the Contact to the Account (WhoId emptied)', async () => {
     const p = make();
-    const { id } = await p.logCall({ key: 'k-upd', record: answeredCall(), match: match('Contact', jane), ownerId: ann, subject: 'Inbound call from Jane Roe', description: 'Talk time: 60 s', disposition: 'Connected' });
+    const { id } = await p.logCall({
+      key: 'k-upd',
+      record: answeredCall(),
+      match: match('Contact', jane),
+      ownerId: ann,
+      subject: 'Inbound call from Jane Roe',
+      description: 'Talk time: 60 s',
+      disposition: 'Connected',
+    });
     await p.updateCall!(id, { subject: 'Inbound call from Acme', description: 'Wants a quote\n\nTalk time: 60 s', disposition: 'Follow-up needed', match: match('Account', acme) });
     const [task] = sf.tasks();
-    expect(task).toMatchObject({ Id: id, Subject: 'Inbound call from Acme', Description: 'Wants a quote\n\nTalk time: 60 s', CallDisposition: 'Follow-up needed', WhatId: acme, OwnerId: ann, TaskSubtype: 'Call', Status: 'Completed' });
+    expect(task).toMatchObject({
+      Id: id,
+      Subject: 'Inbound call from Acme',
+      Description: 'Wants a quote\n\nTalk time: 60 s',
+      CallDisposition: 'Follow-up needed',
+      WhatId: acme,
+      OwnerId: ann,
+      TaskSubtype: 'Call',
+      Status: 'Completed',
+    });
     expect(task.WhoId).toBeUndefined();
     const patch = sf.requests.find((r) => r.method === 'PATCH')!;
     expect(patch.path).toMatch(new RegExp(`^/services/data/v62\\.0/sobjects/Task/${id}$`));
@@ -108,13 +130,29 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
 
   it('creates one open follow-up Task for a missed call, due that day, even when the first answer was lost', async () => {
     const p = make();
-    const input = { key: 'k-miss~follow-up', subject: 'Call back Jane Roe (missed call)', description: 'Missed inbound call from +15551234567', match: match('Contact', jane), ownerId: ann, dueAt: Date.parse('2026-11-24T22:30:00Z') };
+    const input = {
+      key: 'k-miss~follow-up',
+      subject: 'Call back Jane Roe (missed call)',
+      description: 'Missed inbound call from +15551234567',
+      match: match('Contact', jane),
+      ownerId: ann,
+      dueAt: Date.parse('2026-11-24T22:30:00Z'),
+    };
     sf.inject({ method: 'POST', pathIncludes: '/sobjects/Task', afterCommit: true, drop: true });
     await expect(p.createTask!(input)).rejects.toMatchObject({ kind: 'retryable' });
     const retried = await p.createTask!(input);
     expect(retried).toMatchObject({ id: sf.tasks()[0].Id, created: false, url: expect.stringContaining(`/lightning/r/Task/${sf.tasks()[0].Id}/view`) });
     expect(sf.tasks()).toHaveLength(1);
-    expect(sf.tasks()[0]).toMatchObject({ TaskSubtype: 'Task', Status: 'Not Started', ActivityDate: '2026-11-24', Subject: input.subject, Description: input.description, OwnerId: ann, WhoId: jane, CallObject: input.key });
+    expect(sf.tasks()[0]).toMatchObject({
+      TaskSubtype: 'Task',
+      Status: 'Not Started',
+      ActivityDate: '2026-11-24',
+      Subject: input.subject,
+      Description: input.description,
+      OwnerId: ann,
+      WhoId: jane,
+      CallObject: input.key,
+    });
   });
 
   it('a follow-up for an Account goes in WhatId, and the key in a custom key field when one is configured', async () => {

@@ -7,7 +7,6 @@ import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { dropKeys } from '../support/redis-keys';
 
-
 /** Batched SOSL lookups and Leads for unknown callers, real jsforce against the fake Salesforce. */
 describe('Salesforce batched lookups and createContact', () => {
   let sf: FakeSalesforce;
@@ -15,13 +14,17 @@ describe('Salesforce batched lookups and createContact', () => {
   let prefix: string;
   const runPrefix = `tsl${randomBytes(3).toString('hex')}`;
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
-    salesforceProvider.create('sf', salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'S', refreshTokenEnv: 'R' }, ...settings }), {
-      secret: (n) => ({ S: 'secret-1', R: '5Aep861-refresh-1' })[n]!,
-      redis,
-      keyPrefix: prefix,
-      logger: pino({ level: 'silent' }),
-      configDir: '.',
-    });
+    salesforceProvider.create(
+      'sf',
+      salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'S', refreshTokenEnv: 'R' }, ...settings }),
+      {
+        secret: (n) => ({ S: 'secret-1', R: '5Aep861-refresh-1' })[n]!,
+        redis,
+        keyPrefix: prefix,
+        logger: pino({ level: 'silent' }),
+        configDir: '.',
+      },
+    );
   const q = (n: string): PhoneQuery => phoneQuery(n, 'US')!;
   const searches = () => sf.requests.filter((r) => r.path.endsWith('/search'));
   const ids = (matches: CrmMatch[][]) => matches.map((ms) => ms.map((m) => m.id));
@@ -57,7 +60,7 @@ describe('Salesforce batched lookups and createContact', () => {
       expect((await make().findContactsByPhone(queries[0])).map((m) => m.id)).toEqual([jane, acct]);
     });
 
-    it('150 numbers: searches of at most 60 numbers each, every FIND {…} under SOSL\'s 4,000 characters, every number answered', async () => {
+    it("150 numbers: searches of at most 60 numbers each, every FIND {…} under SOSL's 4,000 characters, every number answered", async () => {
       const numbers = Array.from({ length: 150 }, (_, i) => `+1555${String(6000000 + i)}`);
       const contacts = numbers.map((n, i) => sf.add('Contact', { Name: `Caller ${i}`, Phone: `(555) ${n.slice(5, 8)}-${n.slice(8)}` }));
       const results = await make().findContactsByPhones!(numbers.map(q));
@@ -81,11 +84,20 @@ describe('Salesforce batched lookups and createContact', () => {
       const match = await p.createContact!({ key: 'vn-c1-0003~2A210', number, name: 'J ROE', ownerId: ann });
       expect(leads()).toHaveLength(1);
       expect(leads()[0]).toMatchObject({ LastName: 'J ROE', Company: 'Unknown (VoipNow caller)', Phone: number, OwnerId: ann, Description: expect.stringContaining('vn-c1-0003~2A210') });
-      expect(match).toMatchObject({ connection: 'sf', recordType: 'Lead', id: leads()[0].Id, displayName: 'J ROE', company: 'Unknown (VoipNow caller)', phone: number, ownerId: ann, url: `${sf.url}/lightning/r/Lead/${leads()[0].Id}/view` });
+      expect(match).toMatchObject({
+        connection: 'sf',
+        recordType: 'Lead',
+        id: leads()[0].Id,
+        displayName: 'J ROE',
+        company: 'Unknown (VoipNow caller)',
+        phone: number,
+        ownerId: ann,
+        url: `${sf.url}/lightning/r/Lead/${leads()[0].Id}/view`,
+      });
       expect((await p.findContactsByPhone(q('0015557654321'))).map((m) => m.id)).toEqual([match.id]);
     });
 
-    it('without a caller ID name the number is the Lead\'s name; the company placeholder can be set per connection', async () => {
+    it("without a caller ID name the number is the Lead's name; the company placeholder can be set per connection", async () => {
       const match = await make({ newLeadCompany: 'Inbound caller' }).createContact!({ key: 'k', number });
       expect(leads()[0]).toMatchObject({ LastName: number, Company: 'Inbound caller' });
       expect(match.displayName).toBe(number);
@@ -108,7 +120,7 @@ describe('Salesforce batched lookups and createContact', () => {
       expect(a.id).toBe(b.id);
     });
 
-    it('an unknown owner is a permanent failure with Salesforce\'s message, and nothing is created', async () => {
+    it("an unknown owner is a permanent failure with Salesforce's message, and nothing is created", async () => {
       const err = await make().createContact!({ key: 'k', number, ownerId: '0055g00000NOBODY' }).catch((e) => e);
       expect(err).toMatchObject({ kind: 'permanent', opts: { code: 'INVALID_CROSS_REFERENCE_KEY' } });
       expect(leads()).toHaveLength(0);

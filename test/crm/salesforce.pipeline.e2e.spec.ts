@@ -58,12 +58,23 @@ mappings:
     const id = newCallId();
     await sendEvent(t.url, 'dial-in', { ...inbound(id), CallStatus: 'CALLING' });
     const pop = await eventually(() => updates.find((u) => u.record.callId === id && u.event === 'dial-in' && u.lookup?.status === 'done'), 10_000, 'the pop');
-    expect(pop.lookup).toMatchObject({ connection: 'sales', matches: [{ recordType: 'Contact', id: contact, displayName: 'Jane Roe', company: 'Acme Corp', url: `${sf.url}/lightning/r/Contact/${contact}/view` }] });
+    expect(pop.lookup).toMatchObject({
+      connection: 'sales',
+      matches: [{ recordType: 'Contact', id: contact, displayName: 'Jane Roe', company: 'Acme Corp', url: `${sf.url}/lightning/r/Contact/${contact}/view` }],
+    });
 
     await sendEvent(t.url, 'answer-in', inbound(id));
     await sendEvent(t.url, 'hangup', { ...inbound(id), CallStatus: 'ANSWER' });
     const [task] = await eventually(() => (tasksOf(id).length ? tasksOf(id) : undefined), 15_000, 'the Task');
-    expect(task).toMatchObject({ WhoId: contact, OwnerId: ann, TaskSubtype: 'Call', CallType: 'Inbound', CallDisposition: 'Answered', Status: 'Completed', Subject: 'Inbound call from Jane Roe (answered)' });
+    expect(task).toMatchObject({
+      WhoId: contact,
+      OwnerId: ann,
+      TaskSubtype: 'Call',
+      CallType: 'Inbound',
+      CallDisposition: 'Answered',
+      Status: 'Completed',
+      Subject: 'Inbound call from Jane Roe (answered)',
+    });
     await eventually(() => updates.find((u) => u.record.callId === id && u.activity?.id === task.Id), 10_000, 'the activity update');
     // The Dial-In's lookup served the Hangup: one search for the whole call.
     expect(sf.requests.filter((r) => r.path.endsWith('/search') && decodeURIComponent(r.query.get('q') ?? '').includes('5551234567'))).toHaveLength(1);
@@ -72,7 +83,13 @@ mappings:
 
   it('a 429 and then a lost answer on the (batched) create still end in one Task', async () => {
     const id = newCallId();
-    sf.inject({ method: 'POST', pathIncludes: '/composite/sobjects', status: 429, headers: { 'Retry-After': '1' }, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED_RATE' }] });
+    sf.inject({
+      method: 'POST',
+      pathIncludes: '/composite/sobjects',
+      status: 429,
+      headers: { 'Retry-After': '1' },
+      body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED_RATE' }],
+    });
     sf.inject({ method: 'POST', pathIncludes: '/composite/sobjects', afterCommit: true, drop: true });
     await sendEvent(t.url, 'dial-in', inbound(id));
     await sendEvent(t.url, 'hangup', { ...inbound(id), CallStatus: 'NOANSWER' });
@@ -84,7 +101,7 @@ mappings:
     expect(sf.count('POST', '/composite/sobjects')).toBeGreaterThanOrEqual(3);
   });
 
-  it('an unknown caller becomes one Lead (create-contact), owned by the mapping\'s owner; the call and the next one from that number are logged against it', async () => {
+  it("an unknown caller becomes one Lead (create-contact), owned by the mapping's owner; the call and the next one from that number are logged against it", async () => {
     const from = { CallerIDNum: '0013125558888', CalledExtension: '0003*277' };
     const leads = () => sf.objects.filter((o) => o.type === 'Lead' && o.Phone === '+13125558888');
     const ids = [newCallId(), newCallId()];

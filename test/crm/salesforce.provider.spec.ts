@@ -9,7 +9,6 @@ import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../f
 import { answeredCall } from '../support/call-records';
 import { dropKeys } from '../support/redis-keys';
 
-
 const record = answeredCall;
 
 describe('Salesforce provider (real jsforce against the fake Salesforce)', () => {
@@ -56,7 +55,18 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     const p = make();
     for (const q of [query, phoneQuery('+15551234567', 'US')!]) {
       expect(await p.findContactsByPhone(q)).toEqual([
-        expect.objectContaining({ connection: 'sf', recordType: 'Contact', id, displayName: 'Jane Roe', company: 'Acme', title: 'CTO', phone: '(555) 123-4567', ownerId: ann, ownerName: 'Ann Agent', url: `${sf.url}/lightning/r/Contact/${id}/view` }),
+        expect.objectContaining({
+          connection: 'sf',
+          recordType: 'Contact',
+          id,
+          displayName: 'Jane Roe',
+          company: 'Acme',
+          title: 'CTO',
+          phone: '(555) 123-4567',
+          ownerId: ann,
+          ownerName: 'Ann Agent',
+          url: `${sf.url}/lightning/r/Contact/${id}/view`,
+        }),
       ]);
     }
     // The configured API version, not jsforce's 50.0; the E.164 form's "+" reached Salesforce escaped.
@@ -71,7 +81,12 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     const older = sf.add('Contact', { Name: 'Old Contact', Phone: '5551234567', LastActivityDate: '2025-01-01' });
     const newer = sf.add('Contact', { Name: 'New Contact', Phone: '555.123.4567', LastActivityDate: '2026-10-01' });
     const matches = await make().findContactsByPhone(query);
-    expect(matches.map((m) => [m.recordType, m.id])).toEqual([['Contact', newer], ['Contact', older], ['Lead', lead], ['Account', account]]);
+    expect(matches.map((m) => [m.recordType, m.id])).toEqual([
+      ['Contact', newer],
+      ['Contact', older],
+      ['Lead', lead],
+      ['Account', account],
+    ]);
     expect(matches[2].company).toBe('Leads Inc');
   });
 
@@ -108,7 +123,14 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     const [leadMatch] = await p.findContactsByPhone(query);
     const [accountMatch] = await p.findContactsByPhone(phoneQuery('003258422544', 'BE')!);
     await p.logCall({ key: 'k-missed', record: record({ outcome: 'missed', answeredAt: undefined, talkSeconds: undefined }), match: leadMatch, ownerId: ann, subject: 's1', description: 'd' });
-    await p.logCall({ key: 'k-out', record: record({ direction: 'outbound', caller: { extension: '0003*210' }, callee: { number: '003258422544' }, remoteNumber: '003258422544' }), match: accountMatch, ownerId: ann, subject: 's2', description: 'd' });
+    await p.logCall({
+      key: 'k-out',
+      record: record({ direction: 'outbound', caller: { extension: '0003*210' }, callee: { number: '003258422544' }, remoteNumber: '003258422544' }),
+      match: accountMatch,
+      ownerId: ann,
+      subject: 's2',
+      description: 'd',
+    });
     await p.logCall({ key: 'k-unknown', record: record({ outcome: 'busy', talkSeconds: undefined }), subject: 's3', description: 'd' });
     const [missed, out, unknown] = sf.tasks();
     expect(missed).toMatchObject({ WhoId: lead, CallType: 'Inbound', CallDisposition: 'No answer', CallDurationInSeconds: 0, OwnerId: ann });
@@ -164,7 +186,11 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     ]);
     expect(sf.requests.slice(before).map((r) => r.method + ' ' + r.path.split('/').slice(4).join('/'))).toEqual(['GET query', 'POST composite/sobjects']);
     expect(sf.requests.at(-2)!.query.get('q')).toBe("SELECT Id, CallObject FROM Task WHERE CallObject IN ('k-b1', 'k-b2', 'k-b3')");
-    expect(sf.tasks().map((t) => [t.CallObject, t.OwnerId])).toEqual([['k-b1', undefined], ['k-b2', ann], ['k-b4', undefined]]);
+    expect(sf.tasks().map((t) => [t.CallObject, t.OwnerId])).toEqual([
+      ['k-b1', undefined],
+      ['k-b2', ann],
+      ['k-b4', undefined],
+    ]);
   });
 
   it('a batch whose answer was lost is found on retry: no Task twice', async () => {
@@ -180,15 +206,45 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
   // Every row has five entries: jest passes a `done` callback to a test with more parameters than row entries.
   it.each<[string, string, Parameters<FakeSalesforce['inject']>[0], Partial<CrmError>, number | undefined]>([
     ['the daily API limit', '/search', { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, { kind: 'quota-exhausted' }, 3600_000],
-    ['too many concurrent long requests', '/search', { status: 403, body: [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, { kind: 'rate-limited' }, 10_000],
-    ['a 429 with Retry-After', '/search', { status: 429, headers: { 'Retry-After': '7' }, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED_RATE' }] }, { kind: 'rate-limited' }, 7000],
+    [
+      'too many concurrent long requests',
+      '/search',
+      { status: 403, body: [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] },
+      { kind: 'rate-limited' },
+      10_000,
+    ],
+    [
+      'a 429 with Retry-After',
+      '/search',
+      { status: 429, headers: { 'Retry-After': '7' }, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED_RATE' }] },
+      { kind: 'rate-limited' },
+      7000,
+    ],
     ['a 429 without Retry-After', '/search', { status: 429, body: [{ message: 'Too many requests', errorCode: 'TOO_MANY_REQUESTS' }] }, { kind: 'rate-limited' }, 10_000],
     ['a 503 with Retry-After', '/search', { status: 503, headers: { 'Retry-After': '2' }, body: 'Service Unavailable' }, { kind: 'rate-limited' }, 2000],
     ['a 503', '/search', { status: 503, body: [{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }] }, { kind: 'retryable' }, undefined],
     ['a dropped connection', '/search', { drop: true }, { kind: 'retryable', opts: { code: 'ECONNRESET' } }, undefined],
-    ['a malformed query', '/search', { status: 400, body: [{ message: "unexpected token: 'OR' near 5551234567", errorCode: 'MALFORMED_QUERY' }] }, { kind: 'permanent', opts: { code: 'MALFORMED_QUERY' }, message: "Salesforce 400 MALFORMED_QUERY: unexpected token: 'OR' near *******567" }, undefined],
-    ['a row lock on create', '/sobjects/Task', { status: 400, body: [{ message: 'unable to obtain exclusive access to this record', errorCode: 'UNABLE_TO_LOCK_ROW', fields: [] }] }, { kind: 'retryable', opts: { code: 'UNABLE_TO_LOCK_ROW' } }, undefined],
-    ['a validation rule on create', '/sobjects/Task', { status: 400, body: [{ message: 'Calls need a subject', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: ['Subject'] }] }, { kind: 'permanent' }, undefined],
+    [
+      'a malformed query',
+      '/search',
+      { status: 400, body: [{ message: "unexpected token: 'OR' near 5551234567", errorCode: 'MALFORMED_QUERY' }] },
+      { kind: 'permanent', opts: { code: 'MALFORMED_QUERY' }, message: "Salesforce 400 MALFORMED_QUERY: unexpected token: 'OR' near *******567" },
+      undefined,
+    ],
+    [
+      'a row lock on create',
+      '/sobjects/Task',
+      { status: 400, body: [{ message: 'unable to obtain exclusive access to this record', errorCode: 'UNABLE_TO_LOCK_ROW', fields: [] }] },
+      { kind: 'retryable', opts: { code: 'UNABLE_TO_LOCK_ROW' } },
+      undefined,
+    ],
+    [
+      'a validation rule on create',
+      '/sobjects/Task',
+      { status: 400, body: [{ message: 'Calls need a subject', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: ['Subject'] }] },
+      { kind: 'permanent' },
+      undefined,
+    ],
   ])('classifies %s', async (_what, path, fault, expected, retryAfterMs) => {
     sf.inject({ ...fault, pathIncludes: path });
     const p = make();
@@ -201,7 +257,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     expect(sf.requests.filter((r) => r.path.endsWith(path))).toHaveLength(1);
   });
 
-  it('an unknown owner or contact is a permanent failure with Salesforce\'s message', async () => {
+  it("an unknown owner or contact is a permanent failure with Salesforce's message", async () => {
     const p = make();
     const owner = (await p.logCall({ key: 'k-owner', record: record(), ownerId: '0055g00000NOPE1AAA', subject: 's', description: 'd' }).catch((e) => e)) as CrmError;
     expect(owner).toMatchObject({ kind: 'permanent', opts: { code: 'INVALID_CROSS_REFERENCE_KEY', status: 400 } });
@@ -211,7 +267,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     expect(sf.tasks()).toHaveLength(0);
   });
 
-  it('a slow search gives up at lookupTimeoutMs (our timer, not jsforce\'s), and an aborted pop stops waiting', async () => {
+  it("a slow search gives up at lookupTimeoutMs (our timer, not jsforce's), and an aborted pop stops waiting", async () => {
     const p = make({ lookupTimeoutMs: 200 });
     await p.findContactsByPhone(query);
     // Short enough that the fake's answer is sent before jest checks for open handles.
@@ -234,7 +290,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     expect(await make().health()).toMatchObject({ ok: false, detail: expect.stringMatching(/^auth: /) });
   });
 
-  it('asks the connection\'s request budget before each request (lookups first in line), and a spent budget sends nothing', async () => {
+  it("asks the connection's request budget before each request (lookups first in line), and a spent budget sends nothing", async () => {
     const asked: string[] = [];
     const p = make({}, { acquire: async (priority) => void asked.push(priority) });
     await p.findContactsByPhone(query);

@@ -30,7 +30,9 @@ describe('Embedded panels over HTTP', () => {
   });
 
   it('refuses a start with an origin that is not an https origin', async () => {
-    await expect(startTestApp({ EMBED_SALESFORCE_ORIGINS: 'https://acme.lightning.force.com/lightning/page' })).rejects.toThrow(/EMBED_SALESFORCE_ORIGINS: "https:\/\/acme.lightning.force.com\/lightning\/page" is not an origin/);
+    await expect(startTestApp({ EMBED_SALESFORCE_ORIGINS: 'https://acme.lightning.force.com/lightning/page' })).rejects.toThrow(
+      /EMBED_SALESFORCE_ORIGINS: "https:\/\/acme.lightning.force.com\/lightning\/page" is not an origin/,
+    );
     await expect(startTestApp({ EMBED_HUBSPOT_ORIGINS: 'http://app.hubspot.com' })).rejects.toThrow(/EMBED_HUBSPOT_ORIGINS/);
   });
 

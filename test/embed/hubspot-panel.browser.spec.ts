@@ -60,7 +60,14 @@ mappings:
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const inbound = (callId: string, ext: string, from: string, name = 'J ROE') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: name, CalledExtension: ext, CalledDID: '+15550001111', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from: string, name = 'J ROE') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: name,
+    CalledExtension: ext,
+    CalledDID: '+15550001111',
+    CallFlow: 'IN',
+  });
   const panel = (p: Page): FrameLocator => p.frameLocator('#calling');
   const received = (p: Page): Promise<Message[]> => p.evaluate(() => (globalThis as any).__received);
   const of = async (callId: string) => (await received(page)).filter((m) => JSON.stringify(m.data ?? {}).includes(`"vn-${escapeIdPart(callId)}"`));
@@ -81,7 +88,11 @@ mappings:
     await message('INITIALIZED');
     expect((await received(page)).find((m) => m.type === 'INITIALIZED')!.data).toEqual({ isLoggedIn: false, isAvailable: false });
 
-    const created = await fetch(`${t.url}/admin/embed/bindings`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensions: ['0003*210'], label: 'Ann Lee, HubSpot' }) });
+    const created = await fetch(`${t.url}/admin/embed/bindings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ extensions: ['0003*210'], label: 'Ann Lee, HubSpot' }),
+    });
     const { code } = (await created.json()) as { code: string };
     await panel(page).locator('#vncc-code').fill(code);
     await shot('pairing');
@@ -157,6 +168,10 @@ mappings:
     await sendEvent(t.url, 'dial-in', inbound(own, '0003*210', '0015552220000'));
     await message('INCOMING_CALL', (m) => m.data.externalCallId === `vn-${escapeIdPart(own)}`);
     expect(await of(foreign)).toEqual([]);
-    for (const [callId, ext, from] of [[foreign, '0003*211', '0015551234567'], [own, '0003*210', '0015552220000']]) await sendEvent(t.url, 'hangup', { ...inbound(callId, ext, from), CallStatus: 'NOANSWER' });
+    for (const [callId, ext, from] of [
+      [foreign, '0003*211', '0015551234567'],
+      [own, '0003*210', '0015552220000'],
+    ])
+      await sendEvent(t.url, 'hangup', { ...inbound(callId, ext, from), CallStatus: 'NOANSWER' });
   });
 });

@@ -82,7 +82,14 @@ mappings:
 
   const admin = (path: string, init: RequestInit = {}) =>
     fetch(`${t.url}/admin/embed/bindings${path}`, { ...init, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
-  const inbound = (callId: string, ext: string, from: string, name = 'J ROE') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: name, CalledExtension: ext, CalledDID: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from: string, name = 'J ROE') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: name,
+    CalledExtension: ext,
+    CalledDID: '+3222222222',
+    CallFlow: 'IN',
+  });
   const panel = (p: Page): FrameLocator => p.frameLocator('#softphone');
   const cti = (p: Page): Promise<CtiCall[]> => p.evaluate(() => (globalThis as any).__cti);
   const pops = async (p: Page) => (await cti(p)).filter((c) => c.method === 'screenPop');
@@ -172,14 +179,22 @@ mappings:
     await sendEvent(t.url, 'dial-out', outbound(off, '0003*214'));
     const on = newCallId();
     await sendEvent(t.url, 'dial-out', outbound(on, '0003*210'));
-    const added = await eventually(async () => {
-      const now = (await pops(page)).slice(before);
-      return now.length ? now : undefined;
-    }, 15_000, 'the Dial-Out pop');
+    const added = await eventually(
+      async () => {
+        const now = (await pops(page)).slice(before);
+        return now.length ? now : undefined;
+      },
+      15_000,
+      'the Dial-Out pop',
+    );
     expect(added).toEqual([{ method: 'screenPop', args: { type: 'sobject', params: { recordId: jane } } }]);
     // popOnDialOut: false: the connector published no card for that call at all.
     expect(updates.some((u) => u.record.callId === off)).toBe(false);
-    for (const [callId, ext] of [[off, '0003*214'], [on, '0003*210']]) await sendEvent(t.url, 'hangup', { ...outbound(callId, ext), CallStatus: 'ANSWER' });
+    for (const [callId, ext] of [
+      [off, '0003*214'],
+      [on, '0003*210'],
+    ])
+      await sendEvent(t.url, 'hangup', { ...outbound(callId, ext), CallStatus: 'ANSWER' });
   });
 
   it("another extension's calls never reach the panel", async () => {
@@ -189,10 +204,14 @@ mappings:
     // A call of the panel's own after it: once that one pops, the other would have too.
     const own = newCallId();
     await sendEvent(t.url, 'dial-in', inbound(own, '0003*210', '0015552220000'));
-    const added = await eventually(async () => {
-      const now = (await pops(page)).slice(before);
-      return now.length ? now : undefined;
-    }, 15_000, 'the own call\'s pop');
+    const added = await eventually(
+      async () => {
+        const now = (await pops(page)).slice(before);
+        return now.length ? now : undefined;
+      },
+      15_000,
+      "the own call's pop",
+    );
     expect(added).toEqual([{ method: 'screenPop', args: { type: 'search', params: { searchString: '+15552220000' } } }]);
     await panel(page).locator('#card .number', { hasText: '+1 555 222 0000' }).waitFor({ timeout: 10_000 });
     expect(await panel(page).locator('#vncc-agent').textContent()).not.toContain('+1 555 444 0000');

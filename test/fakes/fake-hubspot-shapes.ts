@@ -61,7 +61,20 @@ export function uniqueConflict(portalId: number, type: ObjectType, propertyName:
 }
 
 export function property(name: string, unique: boolean) {
-  return { name, label: name, type: 'string', fieldType: 'text', groupName: 'callinformation', hasUniqueValue: unique, hidden: false, formField: false, calculated: false, externalOptions: false, options: [], modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false } };
+  return {
+    name,
+    label: name,
+    type: 'string',
+    fieldType: 'text',
+    groupName: 'callinformation',
+    hasUniqueValue: unique,
+    hidden: false,
+    formField: false,
+    calculated: false,
+    externalOptions: false,
+    options: [],
+    modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
+  };
 }
 
 export function notFound(message: string): FakeResponse {

@@ -18,7 +18,6 @@ import { FakeRequest, FakeResponse, FakeServer } from './fake-server';
  * the API cannot set.
  */
 
-
 export interface FakeHubSpotOptions {
   tokens?: string[];
   oauth?: { clientId: string; clientSecret: string; refreshToken: string };
@@ -166,7 +165,11 @@ export class FakeHubSpot extends FakeServer {
       ...(l.daily ? { 'X-HubSpot-RateLimit-Daily': String(l.daily), 'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, dailyRemaining)) } : {}),
     });
     if (l.daily !== undefined && l.dailyHits >= l.daily) {
-      return { status: 429, headers: headers(0, 0), body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: cid(), policyName: 'DAILY', groupName: 'api' } };
+      return {
+        status: 429,
+        headers: headers(0, 0),
+        body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: cid(), policyName: 'DAILY', groupName: 'api' },
+      };
     }
     if (l.hits.length >= l.perWindow) {
       return {
@@ -206,7 +209,19 @@ export class FakeHubSpot extends FakeServer {
     const calling = /^\/crm\/v3\/extensions\/calling\/([^/]+)\/settings$/.exec(path);
     if (calling) return this.callingSettingsRoute(method, calling[1], req.body);
     if (method === 'GET' && path === '/account-info/v3/details') {
-      return { status: 200, body: { portalId: this.opts.portalId ?? 4242, uiDomain: this.opts.uiDomain ?? 'app.hubspot.com', timeZone: 'US/Eastern', companyCurrency: 'USD', additionalCurrencies: [], utcOffset: '-05:00', utcOffsetMilliseconds: -18_000_000, dataHostingLocation: 'na1' } };
+      return {
+        status: 200,
+        body: {
+          portalId: this.opts.portalId ?? 4242,
+          uiDomain: this.opts.uiDomain ?? 'app.hubspot.com',
+          timeZone: 'US/Eastern',
+          companyCurrency: 'USD',
+          additionalCurrencies: [],
+          utcOffset: '-05:00',
+          utcOffsetMilliseconds: -18_000_000,
+          dataHostingLocation: 'na1',
+        },
+      };
     }
     if (method === 'GET' && (path === '/crm/v3/owners' || path === '/crm/v3/owners/')) {
       const email = req.query.get('email');
@@ -284,7 +299,15 @@ export class FakeHubSpot extends FakeServer {
     const groups: { filters: { propertyName: string; operator: string; value?: string; values?: string[] }[] }[] = body?.filterGroups ?? [];
     const total = groups.reduce((n, g) => n + g.filters.length, 0);
     if (groups.length > 5 || groups.some((g) => g.filters.length > 6) || total > 18) {
-      return { status: 400, body: { status: 'error', message: 'There was a problem with the request: too many filters (max 5 filterGroups, 6 filters per group, 18 in total).', correlationId: cid(), category: 'VALIDATION_ERROR' } };
+      return {
+        status: 400,
+        body: {
+          status: 'error',
+          message: 'There was a problem with the request: too many filters (max 5 filterGroups, 6 filters per group, 18 in total).',
+          correlationId: cid(),
+          category: 'VALIDATION_ERROR',
+        },
+      };
     }
     const matches = (o: HsObject) =>
       groups.length === 0 ||
@@ -332,18 +355,42 @@ export class FakeHubSpot extends FakeServer {
     const properties = (body?.properties ?? {}) as Record<string, string>;
     const owner = properties.hubspot_owner_id;
     if (owner && this.owners.length > 0 && !this.owners.some((o) => o.id === owner)) {
-      return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"${owner} is not a valid owner id","error":"INVALID_OWNER_ID","name":"hubspot_owner_id"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+      return {
+        status: 400,
+        body: {
+          status: 'error',
+          message: `Property values were not valid: [{"isValid":false,"message":"${owner} is not a valid owner id","error":"INVALID_OWNER_ID","name":"hubspot_owner_id"}]`,
+          correlationId: cid(),
+          category: 'VALIDATION_ERROR',
+        },
+      };
     }
     const readOnly = Object.keys(properties).find((name) => READ_ONLY.has(name));
     if (readOnly) {
-      return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"${readOnly} is a read only property; its value cannot be set.","error":"READ_ONLY_VALUE","name":"${readOnly}"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+      return {
+        status: 400,
+        body: {
+          status: 'error',
+          message: `Property values were not valid: [{"isValid":false,"message":"${readOnly} is a read only property; its value cannot be set.","error":"READ_ONLY_VALUE","name":"${readOnly}"}]`,
+          correlationId: cid(),
+          category: 'VALIDATION_ERROR',
+        },
+      };
     }
     if (type !== 'contacts' && !body?.patch && !properties.hs_timestamp) {
       return { status: 400, body: { status: 'error', message: 'Property values were not valid: hs_timestamp is required', correlationId: cid(), category: 'VALIDATION_ERROR' } };
     }
     for (const name of Object.keys(properties)) {
       if (['hs_', 'hubspot_'].some((p) => name.startsWith(p)) || BUILT_IN[type].has(name) || this.propertyDefs[type].has(name)) continue;
-      return { status: 400, body: { status: 'error', message: `Property values were not valid: [{"isValid":false,"message":"Property \\"${name}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"${name}"}]`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+      return {
+        status: 400,
+        body: {
+          status: 'error',
+          message: `Property values were not valid: [{"isValid":false,"message":"Property \\"${name}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"${name}"}]`,
+          correlationId: cid(),
+          category: 'VALIDATION_ERROR',
+        },
+      };
     }
     for (const [name, unique] of this.propertyDefs[type]) {
       const value = properties[name];
@@ -365,7 +412,14 @@ export class FakeHubSpot extends FakeServer {
     const id = String(++this.seq);
     const extra: Record<string, string> =
       type === 'contacts' ? { ...calculated(properties), createdate: now, lastmodifieddate: now, hs_marketable_status: String(this.opts.marketingContactsFromApps === true) } : { hs_createdate: now };
-    return { id, properties: { ...properties, ...extra, hs_object_id: id }, createdAt: now, updatedAt: now, associations: body?.associations ?? [], searchableAt: Date.now() + (this.opts.searchLagMs ?? 0) };
+    return {
+      id,
+      properties: { ...properties, ...extra, hs_object_id: id },
+      createdAt: now,
+      updatedAt: now,
+      associations: body?.associations ?? [],
+      searchableAt: Date.now() + (this.opts.searchLagMs ?? 0),
+    };
   }
 
   private create(type: ObjectType, body: any): FakeResponse {
@@ -394,10 +448,14 @@ export class FakeHubSpot extends FakeServer {
   private associationsV4(method: string, type: ObjectType, id: string, toType: string, toId: string | undefined, body: any): FakeResponse {
     const o = this.store(type).find((x) => x.id === id);
     if (!o) return notFound(`No ${type} with id ${id}`);
-    if (toType !== 'contacts') return { status: 400, body: { status: 'error', message: `The fake HubSpot associates with contacts only, not ${toType}`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
+    if (toType !== 'contacts')
+      return { status: 400, body: { status: 'error', message: `The fake HubSpot associates with contacts only, not ${toType}`, correlationId: cid(), category: 'VALIDATION_ERROR' } };
     o.associations ??= [];
     if (method === 'GET' && !toId) {
-      const results = o.associations.map((a) => ({ toObjectId: Number(a.to.id), associationTypes: a.types.map((t) => ({ category: t.associationCategory, typeId: t.associationTypeId, label: null })) }));
+      const results = o.associations.map((a) => ({
+        toObjectId: Number(a.to.id),
+        associationTypes: a.types.map((t) => ({ category: t.associationCategory, typeId: t.associationTypeId, label: null })),
+      }));
       return { status: 200, body: { results } };
     }
     if (method === 'PUT' && toId) {
@@ -458,7 +516,18 @@ export class FakeHubSpot extends FakeServer {
     if (missing.length === 0) return { status: 200, body: done };
     return {
       status: 207,
-      body: { ...done, numErrors: 1, errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: `Could not get some ${type === 'calls' ? 'CALL' : 'CONTACT'} objects, they may be deleted or not exist. Check that ids are valid.`, context: { ids: missing } }] },
+      body: {
+        ...done,
+        numErrors: 1,
+        errors: [
+          {
+            status: 'error',
+            category: 'OBJECT_NOT_FOUND',
+            message: `Could not get some ${type === 'calls' ? 'CALL' : 'CONTACT'} objects, they may be deleted or not exist. Check that ids are valid.`,
+            context: { ids: missing },
+          },
+        ],
+      },
     };
   }
 }

@@ -33,7 +33,22 @@ const CHILDREN: Record<string, Record<string, [string, string]>> = {
   Account: { Opportunities: ['Opportunity', 'AccountId'], Cases: ['Case', 'AccountId'], Contacts: ['Contact', 'AccountId'] },
   Contact: { Cases: ['Case', 'ContactId'], Opportunities: ['Opportunity', 'ContactId'] },
 };
-const TASK_FIELDS = ['Subject', 'TaskSubtype', 'CallType', 'CallDurationInSeconds', 'CallDisposition', 'CallObject', 'Status', 'ActivityDate', 'Description', 'WhoId', 'WhatId', 'OwnerId', 'Priority', 'Type'];
+const TASK_FIELDS = [
+  'Subject',
+  'TaskSubtype',
+  'CallType',
+  'CallDurationInSeconds',
+  'CallDisposition',
+  'CallObject',
+  'Status',
+  'ActivityDate',
+  'Description',
+  'WhoId',
+  'WhatId',
+  'OwnerId',
+  'Priority',
+  'Type',
+];
 const PICKLISTS: Record<string, string[]> = {
   TaskSubtype: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'],
   CallType: ['Internal', 'Inbound', 'Outbound'],
@@ -133,7 +148,7 @@ export class FakeSalesforce extends FakeServer {
       if (!['https://login.salesforce.com', 'https://test.salesforce.com'].includes(c.aud)) return fail('invalid_grant', 'audience is invalid');
       const now = Date.now() / 1000;
       if (typeof c.exp !== 'number' || c.exp < now || c.exp > now + 300) return fail('invalid_grant', 'expired authorization code');
-      if (!(o.jwtUsers ?? []).includes(c.sub)) return fail('invalid_grant', 'user hasn\'t approved this consumer');
+      if (!(o.jwtUsers ?? []).includes(c.sub)) return fail('invalid_grant', "user hasn't approved this consumer");
       return this.issue();
     }
     return fail('unsupported_grant_type', 'grant type not supported');
@@ -145,7 +160,16 @@ export class FakeSalesforce extends FakeServer {
     const issuedAt = String(Date.now());
     return {
       status: 200,
-      body: { access_token: accessToken, signature: randomBytes(16).toString('base64'), scope: 'api refresh_token', instance_url: this.url, id: `${this.url}/id/00D5g000000ORG1AAA/0055g00000USER1AAA`, token_type: 'Bearer', issued_at: issuedAt, ...extra },
+      body: {
+        access_token: accessToken,
+        signature: randomBytes(16).toString('base64'),
+        scope: 'api refresh_token',
+        instance_url: this.url,
+        id: `${this.url}/id/00D5g000000ORG1AAA/0055g00000USER1AAA`,
+        token_type: 'Bearer',
+        issued_at: issuedAt,
+        ...extra,
+      },
     };
   }
 
@@ -178,10 +202,13 @@ export class FakeSalesforce extends FakeServer {
     // Child relationship subqueries in the field list, (SELECT Id, Name FROM Opportunities WHERE IsClosed = false
     // ORDER BY LastModifiedDate DESC): each answered per parent record as {totalSize, done, records}, or null when empty.
     const children: { rel: string; fields: string[]; whereField?: string; whereValue?: string; orderBy?: string; desc: boolean }[] = [];
-    const soql = text.replace(/\(SELECT ([^()]+?) FROM (\w+)(?: WHERE (\w+) = (true|false))?(?: ORDER BY (\w+)(?: (ASC|DESC))?)?\)/g, (_m, fields: string, rel: string, whereField?: string, whereValue?: string, orderBy?: string, dir?: string) => {
-      children.push({ rel, fields: fields.split(',').map((f) => f.trim()), whereField, whereValue, orderBy, desc: dir === 'DESC' });
-      return `__child${children.length - 1}`;
-    });
+    const soql = text.replace(
+      /\(SELECT ([^()]+?) FROM (\w+)(?: WHERE (\w+) = (true|false))?(?: ORDER BY (\w+)(?: (ASC|DESC))?)?\)/g,
+      (_m, fields: string, rel: string, whereField?: string, whereValue?: string, orderBy?: string, dir?: string) => {
+        children.push({ rel, fields: fields.split(',').map((f) => f.trim()), whereField, whereValue, orderBy, desc: dir === 'DESC' });
+        return `__child${children.length - 1}`;
+      },
+    );
     const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: LIMIT (\d+))?$/s.exec(soql.trim());
     if (!m) return { status: 400, body: [{ message: `unexpected token: ${soql.slice(0, 60)}`, errorCode: 'MALFORMED_QUERY' }] };
     const [, fieldList, type, where, limit] = m;
@@ -209,10 +236,16 @@ export class FakeSalesforce extends FakeServer {
     }
     const records = this.objects
       // Text comparisons in SOQL are case-insensitive; an unset boolean is false, except IsActive.
-      .filter((o) => o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : [v].flat().some((x) => String(o[f] ?? '').toLowerCase() === x.toLowerCase()))))
+      .filter(
+        (o) =>
+          o.type === type && conditions.every(([f, v]) => (typeof v === 'boolean' ? (o[f] ?? f === 'IsActive') === v : [v].flat().some((x) => String(o[f] ?? '').toLowerCase() === x.toLowerCase()))),
+      )
       .slice(0, Number(limit ?? 2000))
       .map((o) => {
-        const out = this.project(o, fields.filter((f) => !f.startsWith('__child')));
+        const out = this.project(
+          o,
+          fields.filter((f) => !f.startsWith('__child')),
+        );
         for (const f of fields.filter((x) => x.startsWith('__child'))) {
           const c = children[Number(f.slice('__child'.length))];
           const [childType, lookup] = CHILDREN[type][c.rel];
@@ -235,7 +268,8 @@ export class FakeSalesforce extends FakeServer {
       if (body[f] !== undefined && !values.includes(String(body[f]))) return invalid(`${f}: bad value for restricted picklist field: ${body[f]}`, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', [f]);
     }
     for (const f of ['Subject', 'CallObject', 'CallDisposition']) if (String(body[f] ?? '').length > 255) return invalid(`${f}: data value too large`, 'STRING_TOO_LONG', [f]);
-    if (body.ActivityDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(body.ActivityDate))) return invalid('Due Date Only: value not of required type', 'INVALID_TYPE_ON_FIELD_IN_RECORD', ['ActivityDate']);
+    if (body.ActivityDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(body.ActivityDate)))
+      return invalid('Due Date Only: value not of required type', 'INVALID_TYPE_ON_FIELD_IN_RECORD', ['ActivityDate']);
     // null clears a lookup field (on update); any other value must name a record of the right type.
     const ref = (f: string, types: string[]) => body[f] != null && !this.objects.some((o) => o.Id === body[f] && types.includes(o.type));
     if (ref('OwnerId', ['User'])) return invalid('Assigned To ID: owner cannot be blank', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
@@ -274,7 +308,8 @@ export class FakeSalesforce extends FakeServer {
     for (const f of Object.keys(body)) if (!['attributes', ...LEAD_FIELDS].includes(f)) return invalid(`No such column '${f}' on sobject of type Lead`, 'INVALID_FIELD', []);
     const missing = ['LastName', 'Company'].filter((f) => !String(body[f] ?? '').trim());
     if (missing.length) return invalid(`Required fields are missing: [${missing.join(', ')}]`, 'REQUIRED_FIELD_MISSING', missing);
-    if (body.OwnerId !== undefined && !this.objects.some((o) => o.Id === body.OwnerId && o.type === 'User')) return invalid('Owner ID: id value of incorrect type', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
+    if (body.OwnerId !== undefined && !this.objects.some((o) => o.Id === body.OwnerId && o.type === 'User'))
+      return invalid('Owner ID: id value of incorrect type', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']);
     const { attributes: _attributes, ...fields } = body;
     const id = this.add('Lead', { ...fields, Name: [body.FirstName, body.LastName].filter(Boolean).join(' '), IsConverted: false, CreatedDate: new Date().toISOString() });
     return { status: 201, body: { id, success: true, errors: [] } };
@@ -284,11 +319,20 @@ export class FakeSalesforce extends FakeServer {
   private createCollection(body: { allOrNone?: boolean; records?: Record<string, unknown>[] }): FakeResponse {
     const records = body.records ?? [];
     if (records.length > 200) return { status: 400, body: [{ message: 'Number of records in the collection exceeds 200', errorCode: 'EXCEEDED_ID_LIMIT' }] };
-    if (records.some((r) => (r.attributes as { type?: string } | undefined)?.type !== 'Task')) return { status: 400, body: [{ message: 'Only Task records are supported here', errorCode: 'INVALID_TYPE' }] };
+    if (records.some((r) => (r.attributes as { type?: string } | undefined)?.type !== 'Task'))
+      return { status: 400, body: [{ message: 'Only Task records are supported here', errorCode: 'INVALID_TYPE' }] };
     const refusals = records.map((r) => this.refuseTask(r));
-    const toResult = (errors: { message: string; errorCode: string; fields: string[] }[]) => ({ success: false, errors: errors.map((e) => ({ statusCode: e.errorCode, message: e.message, fields: e.fields })) });
+    const toResult = (errors: { message: string; errorCode: string; fields: string[] }[]) => ({
+      success: false,
+      errors: errors.map((e) => ({ statusCode: e.errorCode, message: e.message, fields: e.fields })),
+    });
     if (body.allOrNone && refusals.some(Boolean)) {
-      return { status: 200, body: refusals.map((r) => toResult(r ?? [{ message: 'The transaction was rolled back since another operation in the same transaction failed.', errorCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', fields: [] }])) };
+      return {
+        status: 200,
+        body: refusals.map((r) =>
+          toResult(r ?? [{ message: 'The transaction was rolled back since another operation in the same transaction failed.', errorCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', fields: [] }]),
+        ),
+      };
     }
     return { status: 200, body: records.map((r, n) => (refusals[n] ? toResult(refusals[n]) : { id: this.storeTask(r), success: true, errors: [] })) };
   }
@@ -303,7 +347,9 @@ export class FakeSalesforce extends FakeServer {
         continue;
       }
       const target = this.objects.find((x) => x.Id === o[`${rel}Id`]);
-      out[rel] = target ? { ...(out[rel] ?? { attributes: { type: target.type === 'User' ? 'Name' : target.type, url: `/services/data/v62.0/sobjects/${target.type}/${target.Id}` } }), [sub]: target[sub] ?? null } : null;
+      out[rel] = target
+        ? { ...(out[rel] ?? { attributes: { type: target.type === 'User' ? 'Name' : target.type, url: `/services/data/v62.0/sobjects/${target.type}/${target.Id}` } }), [sub]: target[sub] ?? null }
+        : null;
     }
     return out;
   }

@@ -53,19 +53,16 @@ describe('Admin API authentication', () => {
   ];
 
   describe.each(credentials)('with %s', (_what, authorization) => {
-    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))(
-      '%s answers 401 and does nothing',
-      async (_name, route) => {
-        const res = await fetch(`${t.url}${route.path}?queue=call-log&extension=0003*210&connection=demo&number=1`, {
-          method: route.method,
-          headers: { ...(authorization !== undefined ? { authorization } : {}), ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-          body: route.method === 'POST' ? JSON.stringify({ connection: 'demo', number: '0015551234567' }) : undefined,
-        });
-        expect(res.status).toBe(401);
-        const body = (await res.json()) as { message: string };
-        expect(body.message).toMatch(/admin token|ADMIN_TOKEN/i);
-      },
-    );
+    it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s answers 401 and does nothing', async (_name, route) => {
+      const res = await fetch(`${t.url}${route.path}?queue=call-log&extension=0003*210&connection=demo&number=1`, {
+        method: route.method,
+        headers: { ...(authorization !== undefined ? { authorization } : {}), ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        body: route.method === 'POST' ? JSON.stringify({ connection: 'demo', number: '0015551234567' }) : undefined,
+      });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as { message: string };
+      expect(body.message).toMatch(/admin token|ADMIN_TOKEN/i);
+    });
   });
 
   it('the refused requests changed nothing (the pause route named a real connection)', async () => {

@@ -66,7 +66,10 @@ describe('npm run config:check', () => {
 
   it('a secret missing from this shell fails the check unless --skip-secrets', () => {
     const path = file('ok.yaml', VALID);
-    expect(runConfigCheck([path], {})).toEqual({ code: 1, out: expect.stringContaining('connections.support: environment variable HS_TOKEN_FOR_CHECK (or HS_TOKEN_FOR_CHECK_FILE) is not set (line 3)') });
+    expect(runConfigCheck([path], {})).toEqual({
+      code: 1,
+      out: expect.stringContaining('connections.support: environment variable HS_TOKEN_FOR_CHECK (or HS_TOKEN_FOR_CHECK_FILE) is not set (line 3)'),
+    });
     const secretFile = file('hs-token', 'pat-from-file\n');
     expect(runConfigCheck([path], { HS_TOKEN_FOR_CHECK_FILE: secretFile }).code).toBe(0);
     expect(runConfigCheck([path, '--skip-secrets'], {})).toMatchObject({ code: 0, out: expect.stringContaining('Secrets not checked') });

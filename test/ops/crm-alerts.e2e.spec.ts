@@ -56,7 +56,11 @@ mappings:
   });
 
   it('a paused connection shows in readiness, in vncc_crm_connection_paused and in one log line', async () => {
-    const res = await fetch(`${t.url}/admin/connections/good/pause`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{"minutes":5}' });
+    const res = await fetch(`${t.url}/admin/connections/good/pause`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"minutes":5}',
+    });
     expect(res.status).toBe(200);
     const body = await ready();
     expect(body.crm.good.pausedUntil).toBeTruthy();
@@ -73,10 +77,14 @@ mappings:
   it('a call log that failed for good is counted in readiness (with what to do) and in vncc_queue_jobs', async () => {
     const params = { CallID: newCallId(), CallerIDNum: '0015551234567', CalledExtension: '0005*210', CallFlow: 'IN', CallStatus: 'ANSWER' };
     expect((await sendEvent(t.url, 'hangup', params)).status).toBe(202);
-    const body = await eventually(async () => {
-      const b = await ready();
-      return b.failedCallLogs === 1 ? b : undefined;
-    }, 20_000, 'the failed call log in readiness');
+    const body = await eventually(
+      async () => {
+        const b = await ready();
+        return b.failedCallLogs === 1 ? b : undefined;
+      },
+      20_000,
+      'the failed call log in readiness',
+    );
     expect(body.problems?.join('\n')).toMatch(/1 call log\(s\) failed for good: see GET \/admin\/jobs\/failed/);
     expect(await metrics()).toMatch(/vncc_queue_jobs\{queue="call-log",state="failed"\} 1/);
   });

@@ -45,7 +45,11 @@ mappings:
   });
 
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${t.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
   const answered = async (callId: string, ext: string) => {
@@ -62,10 +66,14 @@ mappings:
   it('an owner e-mail no CRM user has: the call fails with a reason that says what to fix; after the fix a replay logs it exactly once', async () => {
     const id = newCallId();
     await answered(id, '0003*210');
-    const failed = await eventually(async () => {
-      const { body } = await admin('GET', '/admin/jobs/failed?queue=call-log');
-      return body.jobs.find((j: any) => j.data.callId === id);
-    }, 20_000, 'the failed call-log job');
+    const failed = await eventually(
+      async () => {
+        const { body } = await admin('GET', '/admin/jobs/failed?queue=call-log');
+        return body.jobs.find((j: any) => j.data.callId === id);
+      },
+      20_000,
+      'the failed call-log job',
+    );
     expect(failed.failedReason).toBe('hs: No CRM user with e-mail team@example.com in connection "hs" (owner in mappings.organisations.0003*): fix the mapping or the CRM user, then replay.');
     expect(failed.attemptsMade).toBe(1);
     expect(callsOf(id, '0003*210')).toHaveLength(0);
@@ -105,7 +113,7 @@ mappings:
     expect(body.crm.hsbad).toMatchObject({ ok: false, detail: expect.stringMatching(/^auth: HubSpot 401/) });
   });
 
-  it('the active configuration names the secrets\' variables and holds none of their values', async () => {
+  it("the active configuration names the secrets' variables and holds none of their values", async () => {
     const { status, body } = await admin('GET', '/admin/config');
     expect(status).toBe(200);
     expect(body.config.connections.hs.auth).toEqual({ flow: 'private-app', tokenEnv: 'HS_TOKEN' });

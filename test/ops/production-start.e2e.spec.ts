@@ -111,11 +111,15 @@ describe('Production start and stop', () => {
   it.each([
     ['a short admin token', { ...SECRETS, ADMIN_TOKEN: 'admin' }, /ADMIN_TOKEN is shorter than 16/],
     ['the admin token equal to the ingest token', { ...SECRETS, ADMIN_TOKEN: SECRETS.INGEST_TOKEN }, /ADMIN_TOKEN is the same as an INGEST_TOKEN/],
-  ])('in production, %s is refused', async (_what, secrets, message) => {
-    const r = run(process.execPath, [MAIN], { ...secrets, NODE_ENV: 'production', PORT: '0' });
-    expect(await r.exited).toBe(1);
-    expect(r.err.join('')).toMatch(message);
-  }, 30_000);
+  ])(
+    'in production, %s is refused',
+    async (_what, secrets, message) => {
+      const r = run(process.execPath, [MAIN], { ...secrets, NODE_ENV: 'production', PORT: '0' });
+      expect(await r.exited).toBe(1);
+      expect(r.err.join('')).toMatch(message);
+    },
+    30_000,
+  );
 
   it('Redis unreachable: one line naming the masked URL (not one per retry), readiness says what is wrong, SIGTERM still stops it', async () => {
     const [port, redisPort] = [await freePort(), await freePort()];

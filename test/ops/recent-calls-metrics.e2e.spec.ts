@@ -37,10 +37,14 @@ describe('Recent calls and metrics after simulated calls', () => {
     return callId;
   };
   const finished = (callId: string, ext: string) =>
-    eventually(async () => {
-      const state = await (await t.app.get(EventQueueService).callLog.getJob(logCallJobId(callId, ext)))?.getState();
-      return state === 'completed' || state === 'failed' ? state : undefined;
-    }, 15_000, `the call-log job of ${ext}`);
+    eventually(
+      async () => {
+        const state = await (await t.app.get(EventQueueService).callLog.getJob(logCallJobId(callId, ext)))?.getState();
+        return state === 'completed' || state === 'failed' ? state : undefined;
+      },
+      15_000,
+      `the call-log job of ${ext}`,
+    );
   const recent = async (callId: string) => (await admin('/admin/calls/recent?limit=100')).calls.find((c: any) => c.callId === callId);
   /** A pop is noted after its card is published, which may be after the call log finished. */
   const settledPop = (callId: string) => eventually(async () => ((await recent(callId))?.pop ? recent(callId) : undefined), 10_000, 'the pop note');

@@ -81,10 +81,14 @@ describe('Hot reload while events flow', () => {
     // Let the call log catch up with every call hung up so far (senders keep sending): a job still
     // queued when the mapping changes back would rightly go to a, which is not what we check here.
     const reloadFrom = Date.now();
-    await eventually(async () => {
-      const done = new Set([...(await logged('calls-a.jsonl')), ...(await logged('calls-b.jsonl'))]);
-      return sent.filter((s) => s.hungUpAt <= reloadFrom).every((s) => done.has(s.callId)) ? true : undefined;
-    }, 20_000, 'the call log to catch up');
+    await eventually(
+      async () => {
+        const done = new Set([...(await logged('calls-a.jsonl')), ...(await logged('calls-b.jsonl'))]);
+        return sent.filter((s) => s.hungUpAt <= reloadFrom).every((s) => done.has(s.callId)) ? true : undefined;
+      },
+      20_000,
+      'the call log to catch up',
+    );
     writeFileSync(join(dir, 'connector.yaml'), config('a'));
     const reload = await fetch(`${t.url}/admin/config/reload`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     expect(reload.status).toBe(200);
@@ -94,10 +98,14 @@ describe('Hot reload while events flow', () => {
     running = false;
     await Promise.all(senders);
     const queue = t.app.get(EventQueueService).callLog;
-    await eventually(async () => {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-      return c.waiting + c.active + c.delayed === 0 && c.completed >= sent.length ? c : undefined;
-    }, 30_000, 'every call-log job to finish');
+    await eventually(
+      async () => {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        return c.waiting + c.active + c.delayed === 0 && c.completed >= sent.length ? c : undefined;
+      },
+      30_000,
+      'every call-log job to finish',
+    );
     expect((await queue.getJobCounts('failed')).failed).toBe(0);
 
     const [inA, inB] = [await logged('calls-a.jsonl'), await logged('calls-b.jsonl')];
@@ -111,7 +119,11 @@ describe('Hot reload while events flow', () => {
     expect(whileB.length).toBeGreaterThan(10);
     expect(whileB.map((s) => where(s.callId)).filter((c) => c !== 'b')).toEqual([]);
     expect(phase(brokenFrom, reloadFrom).length).toBeGreaterThan(5); // calls were flowing while the broken file sat there
-    expect(phase(backToA, Infinity).map((s) => where(s.callId)).filter((c) => c !== 'a')).toEqual([]);
+    expect(
+      phase(backToA, Infinity)
+        .map((s) => where(s.callId))
+        .filter((c) => c !== 'a'),
+    ).toEqual([]);
     expect(inA.length).toBeGreaterThan(10);
   });
 });

@@ -44,7 +44,17 @@ describe('SIGHUP reloads the configuration of a running connector', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     child = fork(resolve(__dirname, '../../dist/main.js'), [], {
-      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: prefix, CONFIG_FILE: join(dir, 'connector.yaml'), INGEST_TOKEN: 'sighup-ingest-token', ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        REDIS_PREFIX: prefix,
+        CONFIG_FILE: join(dir, 'connector.yaml'),
+        INGEST_TOKEN: 'sighup-ingest-token',
+        ADMIN_TOKEN: ADMIN,
+        LOG_LEVEL: 'info',
+      },
       stdio: 'pipe',
     });
     let buffered = '';

@@ -83,8 +83,11 @@ mappings:
     expect([b.status, b.body.message]).toEqual([403, expect.stringContaining('expired at')]);
   });
 
-  it('a link for another extension cannot write to this call: 403 naming the link\'s extensions', async () => {
-    for (const [path, extra] of [['wrap-up', { notes: 'not mine' }], ['contact', { name: 'Not Mine' }]] as const) {
+  it("a link for another extension cannot write to this call: 403 naming the link's extensions", async () => {
+    for (const [path, extra] of [
+      ['wrap-up', { notes: 'not mine' }],
+      ['contact', { name: 'Not Mine' }],
+    ] as const) {
       const res = await post(path, { headers: { ...json, ...bearer(link(OTHER)) }, body: JSON.stringify({ callId, extension: EXT, ...extra }) });
       expect(res.status).toBe(403);
       expect(res.body.message).toBe(`This link is for ${OTHER}, not for ${EXT}: a card can only write to its own extensions' calls.`);
@@ -121,7 +124,7 @@ mappings:
     expect(broken.status).toBe(400);
   });
 
-  it('the wrap-up service\'s refusals keep their status and message: an unknown call is 404, a disposition the connection does not offer 400', async () => {
+  it("the wrap-up service's refusals keep their status and message: an unknown call is 404, a disposition the connection does not offer 400", async () => {
     const auth = { ...json, ...bearer(link(EXT)) };
     const missing = await post('wrap-up', { headers: auth, body: JSON.stringify({ callId: `${callId}-nope`, extension: EXT, notes: 'x' }) });
     expect([missing.status, missing.body.message]).toEqual([404, 'No such call on this extension (it may have expired).']);
@@ -130,7 +133,7 @@ mappings:
     expect(disposition.cacheControl).toBe('no-store');
   });
 
-  it('a well-formed write from the right link is saved and reaches the call\'s cards; nothing refused did, and no refusal logged a token', async () => {
+  it("a well-formed write from the right link is saved and reaches the call's cards; nothing refused did, and no refusal logged a token", async () => {
     const ok = await post('wrap-up', { headers: { ...json, ...bearer(link(OTHER, EXT)) }, body: JSON.stringify({ callId, extension: EXT, notes: 'from the right link' }) });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ notes: 'from the right link', by: EXT, state: 'saved' });

@@ -70,7 +70,15 @@ mappings:
   });
 
   const link = (...ext: string[]) => signAgentToken(SECRET, ext).token;
-  const inbound = (callId: string, ext: string, from = '0015551234567', name = 'J ROE') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: name, CalledExtension: ext, CalledDID: '+3222222222', CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from = '0015551234567', name = 'J ROE') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: name,
+    CalledExtension: ext,
+    CalledDID: '+3222222222',
+    CalledNumber: '+3222222222',
+    CallFlow: 'IN',
+  });
   const live = (page: Page) => page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
   const card = (page: Page) => page.locator('#card');
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `screen-pop-${name}.png`), fullPage: true });
@@ -90,7 +98,9 @@ mappings:
     await card(page).locator('h2', { hasText: 'Jane Roe' }).waitFor({ timeout: 10_000 });
     await expect(card(page).locator('.line').textContent()).resolves.toBe('On line Ann Lee · 0003*310 · dialled +32 2 222 22 22');
     await expect(card(page).locator('.lookup').textContent()).resolves.toBe('2 records in Salesforce EU');
-    await expect(card(page).locator('.facts').textContent()).resolves.toBe(`Owner: Ann Agent · Last activity ${await page.evaluate(() => new Date('2026-11-20').toLocaleDateString([], { year: 'numeric', month: 'short', day: 'numeric' }))}`);
+    await expect(card(page).locator('.facts').textContent()).resolves.toBe(
+      `Owner: Ann Agent · Last activity ${await page.evaluate(() => new Date('2026-11-20').toLocaleDateString([], { year: 'numeric', month: 'short', day: 'numeric' }))}`,
+    );
     await expect(card(page).locator('.context li').allTextContents()).resolves.toEqual(['2 open opportunities: Upsell seats, Renewal 2027', '1 open case: 00001026: Printer jam']);
     await expect(card(page).locator('.context a', { hasText: 'Upsell seats' }).getAttribute('href')).resolves.toBe(`${sf.url}/lightning/r/Opportunity/${ids.opp2}/view`);
     // Ranked, each with why it matched.
@@ -99,7 +109,15 @@ mappings:
     // The record choice: the best match preselected.
     const wrapUp = card(page).locator('form.wrap-up');
     await expect(wrapUp.getByLabel('Jane Roe · Acme Corp (Contact)').isChecked()).resolves.toBe(true);
-    await expect(wrapUp.getByRole('combobox', { name: 'Disposition' }).locator('option').allTextContents()).resolves.toEqual(['— choose —', 'Connected', 'Left voicemail', 'No answer', 'Busy', 'Wrong number', 'Follow-up needed']);
+    await expect(wrapUp.getByRole('combobox', { name: 'Disposition' }).locator('option').allTextContents()).resolves.toEqual([
+      '— choose —',
+      'Connected',
+      'Left voicemail',
+      'No answer',
+      'Busy',
+      'Wrong number',
+      'Follow-up needed',
+    ]);
 
     await sendEvent(t.url, 'answer-in', inbound(id, '0003*310'));
     await card(page).locator('.state', { hasText: 'Talking' }).waitFor({ timeout: 10_000 });
@@ -197,7 +215,7 @@ mappings:
     await close();
   });
 
-  it('a ring group: once one member answers, the others\' cards say who took the call (no ringing timer), in the recent list too; a member\'s link cannot write to another member\'s call', async () => {
+  it("a ring group: once one member answers, the others' cards say who took the call (no ringing timer), in the recent list too; a member's link cannot write to another member's call", async () => {
     const group = ['0004*204', '0004*205', '0004*206'];
     const tabs = await Promise.all(group.map((ext) => open(ext)));
     const id = newCallId();
@@ -218,7 +236,11 @@ mappings:
     // 206's link, used on 204's call: refused, and 204's card shows no wrap-up.
     const refused = await tabs[2].page.evaluate(
       async ([callId, token]: string[]) => {
-        const res = await fetch('agent/calls/wrap-up', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ callId, extension: '0004*204', notes: 'not my call' }) });
+        const res = await fetch('agent/calls/wrap-up', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ callId, extension: '0004*204', notes: 'not my call' }),
+        });
         return { status: res.status, message: ((await res.json()) as { message: string }).message };
       },
       [id, link('0004*206')],
@@ -230,7 +252,11 @@ mappings:
     await sendEvent(t.url, 'hangup', { ...inbound(id, '0004*204'), CallStatus: 'ANSWER' });
     await card(tabs[0].page).locator('.state', { hasText: 'Ended · Answered' }).waitFor({ timeout: 10_000 });
     for (const { page } of tabs.slice(1)) {
-      await eventually(async () => ((await page.evaluate(() => (globalThis as any).__seen.filter((u: any) => u.data.event === 'hangup').length)) > 0 ? true : undefined), 10_000, 'the Hangup on the card');
+      await eventually(
+        async () => ((await page.evaluate(() => (globalThis as any).__seen.filter((u: any) => u.data.event === 'hangup').length)) > 0 ? true : undefined),
+        10_000,
+        'the Hangup on the card',
+      );
       await expect(card(page).locator('.state').textContent()).resolves.toBe('Answered by Ann Lee');
     }
     const wrapUps = (await tabs[0].seen()).filter((u) => u.data.record.callId === id && u.data.wrapUp);
@@ -262,13 +288,22 @@ mappings:
     await shot(a.page, 'create-contact');
     // Both clicks land before either creation is back: a click that waited for the button to be
     // actionable could find it gone, the other card having already shown the created contact.
-    await Promise.all([a, b].map(({ page }) => page.locator('#card form.create-contact').getByRole('button', { name: 'Create contact' }).evaluate((button: any) => button.click())));
+    await Promise.all(
+      [a, b].map(({ page }) =>
+        page
+          .locator('#card form.create-contact')
+          .getByRole('button', { name: 'Create contact' })
+          .evaluate((button: any) => button.click()),
+      ),
+    );
     for (const { page } of [a, b]) {
       await card(page).locator('h2', { hasText: 'Pat Caller' }).waitFor({ timeout: 15_000 });
       await expect(card(page).locator('form.create-contact').isHidden()).resolves.toBe(true);
       await expect(card(page).locator('.records a').textContent()).resolves.toMatch(/^Pat Caller/);
     }
-    const rows = readFileSync(join(dir, 'contacts.csv'), 'utf8').split('\n').filter((line) => line.includes('+13125550123'));
+    const rows = readFileSync(join(dir, 'contacts.csv'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('+13125550123'));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain('"Pat Caller"');
     await Promise.all([a.close(), b.close()]);

@@ -40,7 +40,15 @@ describe('Agent page in Chromium', () => {
   });
 
   const link = (...ext: string[]) => signAgentToken(SECRET, ext).token;
-  const inbound = (callId: string, ext: string, from = '0015551234567') => ({ CallID: callId, CallerIDNum: from, CallerIDNam: 'J ROE', CalledExtension: ext, CalledDID: '+3222222222', CalledNumber: '+3222222222', CallFlow: 'IN' });
+  const inbound = (callId: string, ext: string, from = '0015551234567') => ({
+    CallID: callId,
+    CallerIDNum: from,
+    CallerIDNam: 'J ROE',
+    CalledExtension: ext,
+    CalledDID: '+3222222222',
+    CalledNumber: '+3222222222',
+    CallFlow: 'IN',
+  });
   const live = (page: Page) => page.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 });
   const card = (page: Page) => page.locator('#card');
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `screen-pop-${name}.png`), fullPage: true });
@@ -142,7 +150,10 @@ describe('Agent page in Chromium', () => {
     const { page, close } = await agentTab(context);
     const forged = signAgentToken('someone-elses-secret', ['0003*510']).token;
     const expired = signAgentToken(SECRET, ['0003*510'], { ttlHours: 1, now: Date.now() - 3 * 3600_000 }).token;
-    for (const [token, status, text] of [[forged, 401, 'signature does not match'], [expired, 403, 'expired at']] as const) {
+    for (const [token, status, text] of [
+      [forged, 401, 'signature does not match'],
+      [expired, 403, 'expired at'],
+    ] as const) {
       const res = await page.goto(`${b.url}/agent?token=${token}`);
       expect(res?.status()).toBe(status);
       await expect(page.locator('h1').textContent()).resolves.toBe('This agent link cannot be used');
@@ -153,7 +164,7 @@ describe('Agent page in Chromium', () => {
     await close();
   });
 
-  it('an agent on one extension never sees another extension\'s call', async () => {
+  it("an agent on one extension never sees another extension's call", async () => {
     const tabA = await agentTab(context);
     const tabB = await agentTab(context);
     await tabA.page.goto(`${b.url}/agent?token=${link('0003*520')}`);

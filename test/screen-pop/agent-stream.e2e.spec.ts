@@ -72,7 +72,10 @@ describe('Agent screen-pop stream', () => {
     expect(printed.url).toBe(`${a.url}/agent?token=${printed.token}`);
     const session = await fetch(`${a.url}/agent/session?token=${printed.token}`);
     expect(await session.json()).toEqual({ extensions: ['0003*210', '0003*212'], expiresAt: printed.expiresAt });
-    const refused = spawnSync(process.execPath, [resolve(__dirname, '../../dist/cli/agent-link.js'), '--ext', 'nope'], { env: { PATH: process.env.PATH, AGENT_LINK_SECRET: SECRET }, encoding: 'utf8' });
+    const refused = spawnSync(process.execPath, [resolve(__dirname, '../../dist/cli/agent-link.js'), '--ext', 'nope'], {
+      env: { PATH: process.env.PATH, AGENT_LINK_SECRET: SECRET },
+      encoding: 'utf8',
+    });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/Cannot sign: an extension is an extended/);
   });
@@ -80,7 +83,12 @@ describe('Agent screen-pop stream', () => {
   it('the page and its stream refuse missing (401), forged (401) and expired (403) links, with a message', async () => {
     const expired = signAgentToken(SECRET, ['0003*210'], { ttlHours: 1, now: Date.now() - 2 * 3600_000 }).token;
     const forged = signAgentToken('not-the-secret', ['0003*210']).token;
-    for (const [token, status, text] of [['', 401, /needs a signed agent link/], [forged, 401, /signature does not match/], [expired, 403, /expired at/], ['a.b', 401, /damaged/]] as const) {
+    for (const [token, status, text] of [
+      ['', 401, /needs a signed agent link/],
+      [forged, 401, /signature does not match/],
+      [expired, 403, /expired at/],
+      ['a.b', 401, /damaged/],
+    ] as const) {
       const page = await fetch(`${a.url}/agent?token=${token}`);
       expect([token, page.status]).toEqual([token, status]);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -101,7 +109,7 @@ describe('Agent screen-pop stream', () => {
     expect((await fetch(`${a.url}/agent/assets/..%2F..%2Fenv.ts`)).status).toBe(404);
   });
 
-  it('streams the caller card of a Dial-In on the link\'s extension, and nothing of other extensions', async () => {
+  it("streams the caller card of a Dial-In on the link's extension, and nothing of other extensions", async () => {
     const conn = await connect(a.url, link('0003*410'));
     expect(conn.status).toBe(200);
     expect(conn.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -142,7 +150,11 @@ describe('Agent screen-pop stream', () => {
     // A fresh page (no Last-Event-ID) is shown the last minute, the call it would have missed included.
     const fresh = await connect(b.url, token);
     await ready(fresh);
-    expect(updatesOf(fresh).map((u) => u.record.callId).sort()).toEqual([seen, missedA, missedB].sort());
+    expect(
+      updatesOf(fresh)
+        .map((u) => u.record.callId)
+        .sort(),
+    ).toEqual([seen, missedA, missedB].sort());
     const bad = await connect(b.url, token, { 'last-event-id': '1-0' });
     expect(bad.status).toBe(400);
   });
@@ -161,7 +173,11 @@ describe('Agent screen-pop stream', () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     for (const page of pages) {
-      expect(updatesOf(page).map((u) => u.record.callId).sort()).toEqual([...ids].sort());
+      expect(
+        updatesOf(page)
+          .map((u) => u.record.callId)
+          .sort(),
+      ).toEqual([...ids].sort());
     }
     const unknown = updatesOf(pages[0]).find((u) => u.record.callId === ids[1]);
     expect(unknown.lookup).toMatchObject({ status: 'done', matches: [] });
@@ -197,7 +213,7 @@ describe('Agent screen-pop stream', () => {
     expect(updatesOf(page).map((u) => u.record.callId)).toEqual([callId, again.record.callId, `${callId}-after`]);
   });
 
-  it('a quiet stream outlives the server\'s request timeout (the slow-loris guard is for requests, not for open pages)', async () => {
+  it("a quiet stream outlives the server's request timeout (the slow-loris guard is for requests, not for open pages)", async () => {
     const c = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), AGENT_LINK_SECRET: SECRET, REDIS_PREFIX: a.prefix, ROLE: 'api', REQUEST_TIMEOUT_MS: '600' });
     try {
       const page = await connect(c.url, link('0003*450'));

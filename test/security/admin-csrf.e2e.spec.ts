@@ -15,7 +15,11 @@ function stateChangingRoutes(): { method: string; path: string }[] {
       .filter((name) => name !== 'constructor' && Reflect.hasMetadata(PATH_METADATA, proto[name]))
       .map((name) => ({
         method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, proto[name]) as number],
-        path: `/${base}/${Reflect.getMetadata(PATH_METADATA, proto[name]) as string}`.replace(':name', 'demo').replace(/:(\w+)/g, 'x-$1').replace(/\/+/g, '/').replace(/\/$/, ''),
+        path: `/${base}/${Reflect.getMetadata(PATH_METADATA, proto[name]) as string}`
+          .replace(':name', 'demo')
+          .replace(/:(\w+)/g, 'x-$1')
+          .replace(/\/+/g, '/')
+          .replace(/\/$/, ''),
       }))
       .filter((r) => r.method !== 'GET');
   });

@@ -20,7 +20,11 @@ describe('Agent stream caps', () => {
   });
 
   const mint = async (ext: string) => {
-    const res = await fetch(`${t.url}/admin/agent-links`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ extensions: [ext] }) });
+    const res = await fetch(`${t.url}/admin/agent-links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ extensions: [ext] }),
+    });
     return ((await res.json()) as { token: string }).token;
   };
   const stream = async (token: string, from: string) => {
@@ -58,9 +62,13 @@ describe('Agent stream caps', () => {
 
     // A closed page frees its slot.
     open.shift()!.close();
-    await eventually(async () => {
-      const again = await stream(d, '198.51.100.3');
-      return again.status === 200 ? true : undefined;
-    }, 10_000, 'a slot freed by the closed page');
+    await eventually(
+      async () => {
+        const again = await stream(d, '198.51.100.3');
+        return again.status === 200 ? true : undefined;
+      },
+      10_000,
+      'a slot freed by the closed page',
+    );
   });
 });

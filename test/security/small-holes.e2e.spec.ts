@@ -31,14 +31,23 @@ mappings:
 
   it('a YAML alias bomb sent to config validation is refused with 400, not 500', async () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const res = await fetch(`${t.url}/admin/config/validate`, { method: 'POST', headers: { ...admin, 'content-type': 'application/yaml' }, body: levels.join('\n') });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toMatch(/alias/);
   });
 
   it('minted agent links point at PUBLIC_URL, whatever Host the request named', async () => {
-    const res = await fetch(`${t.url}/admin/agent-links`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json', 'x-forwarded-host': 'evil.example', host: 'evil.example' }, body: '{"extensions":["0003*210"]}' });
+    const res = await fetch(`${t.url}/admin/agent-links`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json', 'x-forwarded-host': 'evil.example', host: 'evil.example' },
+      body: '{"extensions":["0003*210"]}',
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { url: string; token: string };
     expect(body.url).toBe(`https://connector.example.com/agent?token=${body.token}`);
@@ -66,7 +75,14 @@ mappings:
     const name = '=HYPERLINK("http://x.example","\u202Eevil\u200B")';
     const params = { CallID: callId, CallerIDNum: '+15559876543', CallerIDName: name, CalledExtension: '0003*210', CallFlow: 'IN', CallStatus: 'ANSWER' };
     expect((await sendEvent(t.url, 'hangup', params, { method: 'POST' })).status).toBe(202);
-    const row = await eventually(() => readFileSync(join(dir, 'contacts.csv'), 'utf8').split('\n').find((l) => l.includes('5559876543')), 15_000, 'the created contact');
+    const row = await eventually(
+      () =>
+        readFileSync(join(dir, 'contacts.csv'), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('5559876543')),
+      15_000,
+      'the created contact',
+    );
     expect(row).toContain(`"'=HYPERLINK(""http://x.example"",""evil"")"`);
     expect(row).not.toMatch(/[\u202e\u200b]/);
     const recent = await (await fetch(`${t.url}/admin/calls/recent?limit=5`, { headers: admin })).text();

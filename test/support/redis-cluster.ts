@@ -48,7 +48,12 @@ class ClusterNode {
 
   async info(): Promise<Record<string, string>> {
     const text = (await this.call('CLUSTER', 'INFO')) as string;
-    return Object.fromEntries(text.split(/\r?\n/).filter(Boolean).map((l) => l.split(':') as [string, string]));
+    return Object.fromEntries(
+      text
+        .split(/\r?\n/)
+        .filter(Boolean)
+        .map((l) => l.split(':') as [string, string]),
+    );
   }
 
   /** Keys matching `pattern` on this node (SCAN on a connection of the test's own). */

@@ -107,12 +107,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 }
 
 /** Sends one VoipNow event the way VoipNow does: GET with a query string or POST with a form. */
-export async function sendEvent(
-  baseUrl: string,
-  type: string,
-  params: Record<string, string>,
-  opts: { method?: 'GET' | 'POST'; token?: string | null } = {},
-): Promise<{ status: number; body: any }> {
+export async function sendEvent(baseUrl: string, type: string, params: Record<string, string>, opts: { method?: 'GET' | 'POST'; token?: string | null } = {}): Promise<{ status: number; body: any }> {
   const method = opts.method ?? 'GET';
   const token = opts.token === undefined ? TEST_TOKEN : opts.token;
   const query = new URLSearchParams(token === null ? {} : { token });

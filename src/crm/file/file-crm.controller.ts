@@ -23,12 +23,7 @@ export class FileCrmController {
   }
 
   @Get(':connection/contacts/:id')
-  async contact(
-    @Param('connection') connection: string,
-    @Param('id') id: string,
-    @Query('sig') sig: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<string> {
+  async contact(@Param('connection') connection: string, @Param('id') id: string, @Query('sig') sig: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     if (!recordPathSigned(this.secrets, FileProvider.contactPath(connection, id), sig)) {
       throw new HttpException({ message: 'This contact link is not signed by this connector: open it from the agent page.' }, 403);
     }
@@ -37,11 +32,19 @@ export class FileCrmController {
     if (!contact) throw new HttpException({ message: `No contact ${id} in the file CRM "${connection}".` }, 404);
     // Set here, not by decorator: refusals above are JSON.
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").header('referrer-policy', 'no-referrer');
-    const rows: [string, string | undefined][] = [['Company', contact.company], ['Phone', contact.phone], ['E-mail', contact.email], ['Owner', contact.ownerId]];
+    const rows: [string, string | undefined][] = [
+      ['Company', contact.company],
+      ['Phone', contact.phone],
+      ['E-mail', contact.email],
+      ['Owner', contact.ownerId],
+    ];
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(contact.displayName)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem;max-width:40rem}dt{font-weight:600}dd{margin:0 0 .75rem}</style></head>
 <body><main><h1>${esc(contact.displayName)}</h1><p>Contact ${esc(contact.id)} in the file CRM "${esc(connection)}".</p>
-<dl>${rows.filter(([, v]) => v).map(([k, v]) => `<dt>${k}</dt><dd>${esc(v!)}</dd>`).join('')}</dl></main></body></html>`;
+<dl>${rows
+      .filter(([, v]) => v)
+      .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v!)}</dd>`)
+      .join('')}</dl></main></body></html>`;
   }
 }
 

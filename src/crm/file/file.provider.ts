@@ -25,7 +25,7 @@ interface Contacts {
 }
 
 /** One line of the call log, or undefined for a torn one (a crash mid-append). */
-function parseLine(line: string): Record<string, unknown> & { id?: string; type?: string } | undefined {
+function parseLine(line: string): (Record<string, unknown> & { id?: string; type?: string }) | undefined {
   try {
     return JSON.parse(line) as Record<string, unknown> & { id?: string; type?: string };
   } catch {

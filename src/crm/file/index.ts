@@ -15,9 +15,13 @@ export const fileProvider = defineProvider({
     value: label,
   })),
   create: (connection, settings, deps) =>
-    new FileProvider(connection, {
-      contactsCsv: resolve(deps.configDir, settings.contactsCsv),
-      callLogFile: resolve(deps.configDir, settings.callLogFile),
-      country: settings.country,
-    }, deps.signRecordPath?.bind(deps)),
+    new FileProvider(
+      connection,
+      {
+        contactsCsv: resolve(deps.configDir, settings.contactsCsv),
+        callLogFile: resolve(deps.configDir, settings.callLogFile),
+        country: settings.country,
+      },
+      deps.signRecordPath?.bind(deps),
+    ),
 });

@@ -51,7 +51,14 @@ export class KeyedObjects {
         if ((err as { code?: number }).code !== 404) throw err;
         const create = (hasUniqueValue: boolean) =>
           this.client.crm.properties.coreApi
-            .create(this.objectType, { name: this.property, label: this.label, type: PropertyCreateTypeEnum.String, fieldType: PropertyCreateFieldTypeEnum.Text, groupName: GROUP[this.objectType], hasUniqueValue })
+            .create(this.objectType, {
+              name: this.property,
+              label: this.label,
+              type: PropertyCreateTypeEnum.String,
+              fieldType: PropertyCreateFieldTypeEnum.Text,
+              groupName: GROUP[this.objectType],
+              hasUniqueValue,
+            })
             .then((p) => p.hasUniqueValue === true)
             // Another instance created it first: read what it made.
             // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the HubSpot client's error on as it came
@@ -90,10 +97,18 @@ export class KeyedObjects {
       const values = wanted.slice(i, i + MAX_IN_VALUES);
       const page = isUnique
         ? // A 207 lists the keys no object holds in `errors`; only `results` matter here.
-          await this.run('findByKey', () => this.client.crm.objects.batchApi.read(this.objectType, { idProperty: this.property, inputs: values.map((id) => ({ id })), properties: props, propertiesWithHistory: [] }))
+          await this.run('findByKey', () =>
+            this.client.crm.objects.batchApi.read(this.objectType, { idProperty: this.property, inputs: values.map((id) => ({ id })), properties: props, propertiesWithHistory: [] }),
+          )
         : await this.run('findByKey', () =>
             this.client.crm.objects.searchApi.doSearch(this.objectType, {
-              filterGroups: [{ filters: [values.length === 1 ? { propertyName: this.property, operator: FilterOperatorEnum.Eq, value: values[0] } : { propertyName: this.property, operator: FilterOperatorEnum.In, values }] }],
+              filterGroups: [
+                {
+                  filters: [
+                    values.length === 1 ? { propertyName: this.property, operator: FilterOperatorEnum.Eq, value: values[0] } : { propertyName: this.property, operator: FilterOperatorEnum.In, values },
+                  ],
+                },
+              ],
               properties: props,
               limit: 200,
               after: undefined,
@@ -126,7 +141,9 @@ export class KeyedObjects {
   async createBatch(inputs: { key: string; object: NewObject }[], what: string): Promise<Map<string, string>> {
     await this.ensureProperty();
     const res = await this.run(what, () =>
-      this.client.crm.objects.batchApi.create(this.objectType, { inputs: inputs.map((i) => ({ properties: { ...i.object.properties, [this.property]: i.key }, associations: (i.object.associations ?? []) as never[] })) }),
+      this.client.crm.objects.batchApi.create(this.objectType, {
+        inputs: inputs.map((i) => ({ properties: { ...i.object.properties, [this.property]: i.key }, associations: (i.object.associations ?? []) as never[] })),
+      }),
     );
     return new Map(res.results.map((r) => [String(r.properties[this.property]), r.id]));
   }

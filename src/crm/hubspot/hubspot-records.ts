@@ -6,8 +6,18 @@ import { CallLogInput, CrmContextItem, CrmMatch, NewContactInput, PhoneQuery } f
 /** Pure translation between the connector's shapes and HubSpot's: no I/O here. */
 
 export const CONTACT_PROPERTIES = [
-  'firstname', 'lastname', 'email', 'company', 'jobtitle', 'phone', 'mobilephone', 'hubspot_owner_id',
-  'notes_last_updated', 'lastmodifieddate', 'hs_searchable_calculated_phone_number', 'hs_searchable_calculated_mobile_number',
+  'firstname',
+  'lastname',
+  'email',
+  'company',
+  'jobtitle',
+  'phone',
+  'mobilephone',
+  'hubspot_owner_id',
+  'notes_last_updated',
+  'lastmodifieddate',
+  'hs_searchable_calculated_phone_number',
+  'hs_searchable_calculated_mobile_number',
 ];
 /** HubSpot's documented ceiling on the values of one IN filter. */
 export const MAX_IN_VALUES = 100;
@@ -40,12 +50,7 @@ export function contactFilterGroups(queries: PhoneQuery[]) {
   const digits = unique(queries.flatMap(digitForms));
   const raw = unique(queries.flatMap((q) => [q.e164, q.raw]));
   const inFilter = (propertyName: string, values: string[]) => ({ filters: [{ propertyName, operator: FilterOperatorEnum.In, values }] });
-  return [
-    inFilter('hs_searchable_calculated_phone_number', digits),
-    inFilter('hs_searchable_calculated_mobile_number', digits),
-    inFilter('phone', raw),
-    inFilter('mobilephone', raw),
-  ];
+  return [inFilter('hs_searchable_calculated_phone_number', digits), inFilter('hs_searchable_calculated_mobile_number', digits), inFilter('phone', raw), inFilter('mobilephone', raw)];
 }
 
 /** Splits queries into groups whose search stays within HubSpot's IN limit. */

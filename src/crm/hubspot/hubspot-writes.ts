@@ -26,7 +26,10 @@ const ATTACHMENT: Record<string, { objectType: 'contacts' | 'companies'; calls: 
 };
 
 /** The object type and association type that attach a call or task to this record. */
-export function attachmentTo(from: 'calls' | 'tasks', match: CrmMatch): { objectType: 'contacts' | 'companies'; spec: { associationCategory: AssociationSpecAssociationCategoryEnum; associationTypeId: number } } {
+export function attachmentTo(
+  from: 'calls' | 'tasks',
+  match: CrmMatch,
+): { objectType: 'contacts' | 'companies'; spec: { associationCategory: AssociationSpecAssociationCategoryEnum; associationTypeId: number } } {
   const a = ATTACHMENT[match.recordType];
   if (!a) throw new CrmError('permanent', `A HubSpot ${from === 'calls' ? 'call' : 'task'} cannot be attached to a ${match.recordType}: only to a contact or a company.`);
   return { objectType: a.objectType, spec: { associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId: a[from] } };

@@ -7,7 +7,19 @@ import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
 import { HubSpotRunner, KeyedObjects } from './hubspot-keyed-objects';
 import { attachmentTo, callPatchProperties, followUpTask } from './hubspot-writes';
-import { callEngagement, chunkQueries, CONTACT_PROPERTIES, contactFilterGroups, contactHoldsNumber, contactOf, dealsContext, newContactProperties, openDealsSearch, rank, toMatch } from './hubspot-records';
+import {
+  callEngagement,
+  chunkQueries,
+  CONTACT_PROPERTIES,
+  contactFilterGroups,
+  contactHoldsNumber,
+  contactOf,
+  dealsContext,
+  newContactProperties,
+  openDealsSearch,
+  rank,
+  toMatch,
+} from './hubspot-records';
 import { HubSpotSettings } from './hubspot.settings';
 
 export interface HubSpotDeps {
@@ -87,7 +99,13 @@ export class HubSpotProvider implements CrmProvider {
     let after: string | undefined;
     do {
       const page = await this.call(priority === 'interactive' ? 'lookup' : 'lookupBatch', signal, () =>
-        this.client.crm.contacts.searchApi.doSearch({ filterGroups, properties: CONTACT_PROPERTIES, limit: 200, sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never, after }),
+        this.client.crm.contacts.searchApi.doSearch({
+          filterGroups,
+          properties: CONTACT_PROPERTIES,
+          limit: 200,
+          sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never,
+          after,
+        }),
       );
       found.push(...page.results);
       after = page.paging?.next?.after;
@@ -120,7 +138,10 @@ export class HubSpotProvider implements CrmProvider {
     const created = new Map<string, { id: string; created: boolean } | CrmError>();
     if (pending.size > 0) {
       try {
-        const ids = await this.calls.createBatch([...pending.values()].map((i) => ({ key: i.key, object: callEngagement(i) })), 'logCalls');
+        const ids = await this.calls.createBatch(
+          [...pending.values()].map((i) => ({ key: i.key, object: callEngagement(i) })),
+          'logCalls',
+        );
         for (const [key, id] of ids) created.set(key, { id, created: true });
       } catch (err) {
         if (!(err instanceof CrmError) || err.kind !== 'permanent') throw err;
@@ -177,8 +198,8 @@ export class HubSpotProvider implements CrmProvider {
     this.deps.logger.warn(
       { event: 'crm.marketing_status_mismatch', connection: this.connection, id, marketing: status === 'true', wanted },
       wanted
-        ? 'HubSpot created the caller\'s contact as a non-marketing contact, but createdContactsMarketing is true: switch this app on in HubSpot Settings → Integrations → Marketing contacts (the API cannot set the status).'
-        : 'HubSpot created the caller\'s contact as a marketing contact (billed): switch this app off in HubSpot Settings → Integrations → Marketing contacts, or set createdContactsMarketing: true if that is intended.',
+        ? "HubSpot created the caller's contact as a non-marketing contact, but createdContactsMarketing is true: switch this app on in HubSpot Settings → Integrations → Marketing contacts (the API cannot set the status)."
+        : "HubSpot created the caller's contact as a marketing contact (billed): switch this app off in HubSpot Settings → Integrations → Marketing contacts, or set createdContactsMarketing: true if that is intended.",
     );
   }
 

@@ -19,11 +19,20 @@ export const hubspotSettings = z
      */
     lookupTimeoutMs: z.number().int().min(100).max(30_000).default(8000),
     /** Custom Call property holding the connector's idempotency key; created (unique) on first use if missing. */
-    callKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_call_key'),
+    callKeyProperty: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,99}$/)
+      .default('voipnow_call_key'),
     /** Custom contact property holding the number a contact was created for (unknownCaller: create-contact); created (unique) on first use. */
-    contactKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_caller_number'),
+    contactKeyProperty: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,99}$/)
+      .default('voipnow_caller_number'),
     /** Custom task property holding a follow-up task's key (a missed call's call-back, once per call); created on first use. */
-    taskKeyProperty: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/).default('voipnow_followup_key'),
+    taskKeyProperty: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,99}$/)
+      .default('voipnow_followup_key'),
     /**
      * Whether contacts created for unknown callers should be marketing contacts (billed, mailable).
      * HubSpot's API cannot set a contact's marketing status: it follows the app's switch in Settings →

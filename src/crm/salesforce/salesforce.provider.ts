@@ -120,7 +120,12 @@ export class SalesforceProvider implements CrmProvider {
     const pending = [...new Map(inputs.filter((i) => !existing.has(i.key)).map((i) => [i.key, i])).values()];
     const created = new Map<string, string | CrmError>();
     if (pending.length > 0) {
-      const saved = await this.call('logCalls', undefined, () => this.conn.sobject('Task').create(pending.map((i) => callTask(i, this.settings.callKeyField)), { allOrNone: false }));
+      const saved = await this.call('logCalls', undefined, () =>
+        this.conn.sobject('Task').create(
+          pending.map((i) => callTask(i, this.settings.callKeyField)),
+          { allOrNone: false },
+        ),
+      );
       saved.forEach((s, n) => created.set(pending[n].key, s.success ? s.id : recordError(s.errors)));
     }
     const base = this.lightning()!;

@@ -11,7 +11,10 @@ export const salesforceSettings = z
     /** Normally leave out: every token response names the org's instance, and that wins. */
     instanceUrl: z.url().optional(),
     /** REST API version. jsforce defaults to 50.0 (Winter '21), far behind; this is Winter '25. */
-    version: z.string().regex(/^\d{2,3}\.0$/, 'must look like "62.0"').default('62.0'),
+    version: z
+      .string()
+      .regex(/^\d{2,3}\.0$/, 'must look like "62.0"')
+      .default('62.0'),
     auth: z.discriminatedUnion('flow', [
       /** Web-server flow done once by an admin; the connector keeps (and persists rotated) refresh tokens. */
       z.object({ flow: z.literal('refresh-token'), clientId: z.string().min(1), clientSecretEnv: envName, refreshTokenEnv: envName }).strict(),
@@ -39,7 +42,10 @@ export const salesforceSettings = z
      * Task field holding the connector's idempotency key. The default, CallObject, exists in every
      * org; a custom unique External ID text field (VoipNow_Call_Key__c) lets CallObject hold the bare CallID.
      */
-    callKeyField: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/).default('CallObject'),
+    callKeyField: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,79}$/)
+      .default('CallObject'),
     /** Company of the Lead created for an unknown caller (unknownCaller: create-contact): Salesforce requires one. */
     newLeadCompany: z.string().min(1).max(255).default('Unknown (VoipNow caller)'),
     /** Base of record links when it cannot be derived from the instance URL (e.g. https://acme.lightning.force.com). */
