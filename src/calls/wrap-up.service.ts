@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
@@ -7,6 +6,7 @@ import { AppEnv } from '../config/env';
 import { CrmError, CrmMatch } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { LookupService } from '../crm/lookup.service';
+import { withNumberLock } from '../crm/number-lock';
 import { phoneQuery } from '../crm/phone';
 import { isInternalCall } from '../mappings/decide';
 import { MappingService } from '../mappings/mapping.service';
@@ -109,28 +109,22 @@ export class WrapUpService {
     // One creation per number at a time across pages and instances; a page that waited finds the
     // record the first one created.
     const lock = `${this.env.redisPrefix}:contact-create:${connection}:${query.e164 ?? query.digits}`;
-    const token = randomBytes(8).toString('hex');
-    const deadline = Date.now() + CREATE_LOCK_MS;
-    while ((await this.crm.redis.set(lock, token, 'PX', CREATE_LOCK_MS, 'NX')) !== 'OK') {
-      if (Date.now() > deadline) throw new WrapUpError(503, 'Another card is still creating this contact. Try again in a moment.');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     let created: CrmMatch;
     try {
-      await this.lookups.invalidate(connection, query).catch(() => undefined);
-      const existing = (await this.lookups.lookup(connection, query)).matches[0];
-      if (existing) created = existing;
-      else {
-        const ownerId = await this.mappings.ownerId(mapping);
-        created = await provider.createContact({ key: `${activityKey(callId, extension, mapping)}-card`, number: query.e164 ?? query.raw, name, ownerId });
+      created = await withNumberLock(this.crm.redis, lock, CREATE_LOCK_MS, 'Another card is still creating this contact. Try again in a moment.', async () => {
         await this.lookups.invalidate(connection, query).catch(() => undefined);
-        this.log.info({ event: 'crm.contact_created', callId, extension, connection, contactId: created.id, from: 'card' }, 'contact created from the card');
-      }
+        const existing = (await this.lookups.lookup(connection, query)).matches[0];
+        if (existing) return existing;
+        const ownerId = await this.mappings.ownerId(mapping);
+        const match = await provider.createContact!({ key: `${activityKey(callId, extension, mapping)}-card`, number: query.e164 ?? query.raw, name, ownerId });
+        await this.lookups.invalidate(connection, query).catch(() => undefined);
+        this.log.info({ event: 'crm.contact_created', callId, extension, connection, contactId: match.id, from: 'card' }, 'contact created from the card');
+        return match;
+      });
     } catch (err) {
+      if (err instanceof CrmError && err.opts.code === 'NUMBER_LOCKED') throw new WrapUpError(503, err.message);
       if (err instanceof CrmError) throw new WrapUpError(err.kind === 'permanent' ? 400 : 502, `${this.crm.displayName(connection)} did not create the contact: ${err.message}`);
       throw err;
-    } finally {
-      await this.crm.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => undefined);
     }
     const previous = await this.calls.wrapUp(callId, connection);
     const wrapUp: StoredWrapUp = { ...previous, recordId: created.id, created, by: extension, savedAt: Math.max(Date.now(), (previous?.savedAt ?? 0) + 1), state: 'saved' };

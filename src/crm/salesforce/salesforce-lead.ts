@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import type { RedisClient } from '../../queue/redis';
-import { CrmError, NewContactInput } from '../crm-provider';
+import { NewContactInput } from '../crm-provider';
 import { soqlString } from './salesforce-queries';
 
 const LEAD_FIELDS = 'Id, Name, Phone, MobilePhone, Company, Title, Email, OwnerId, Owner.Name, LastActivityDate, LastModifiedDate';
@@ -29,25 +27,4 @@ export function newLead(input: NewContactInput, company: string): Record<string,
  */
 export function leadByPhone(number: string): string {
   return `SELECT ${LEAD_FIELDS} FROM Lead WHERE Phone = ${soqlString(number)} AND IsConverted = false LIMIT 1`;
-}
-
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-/**
- * One Lead creation per number at a time, across workers and instances, so two calls from a new
- * number ending together do not both miss the other's Lead. Waits up to `waitMs` for the holder.
- */
-export async function withNumberLock<T>(redis: RedisClient, key: string, waitMs: number, work: () => Promise<T>): Promise<T> {
-  const token = randomBytes(8).toString('hex');
-  const deadline = Date.now() + waitMs;
-  // Held at most a write's time-out; a crashed holder's lock expires by itself.
-  while ((await redis.set(key, token, 'PX', waitMs, 'NX')) !== 'OK') {
-    if (Date.now() >= deadline) throw new CrmError('retryable', 'Another worker is still creating a Lead for this number; the call will be retried.', { code: 'LEAD_LOCKED' });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  try {
-    return await work();
-  } finally {
-    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
-  }
 }

@@ -4,7 +4,8 @@ import { ActivityPatch, CallLogInput, CrmContextItem, CrmError, CrmHealth, CrmMa
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
-import { leadByPhone, newLead, withNumberLock } from './salesforce-lead';
+import { withNumberLock } from '../number-lock';
+import { leadByPhone, newLead } from './salesforce-lead';
 import { chunkPhoneQueries, contextQuery, PHONE_FIELDS, phoneFieldHolding, phoneSearch, RECORD_RANK, soqlString } from './salesforce-queries';
 import { SalesforceHttpError, SalesforceTransport } from './salesforce-transport';
 import { callTask, followUpTask, recordError, taskPatch } from './salesforce-task';
@@ -154,7 +155,7 @@ export class SalesforceProvider implements CrmProvider {
    */
   async createContact(input: NewContactInput): Promise<CrmMatch> {
     const lockKey = `${this.deps.keyPrefix}:new-lead:${input.number.replace(/\D/g, '') || input.number}`;
-    return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings), async () => {
+    return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings), 'Another worker is still creating a Lead for this number; the call will be retried.', async () => {
       const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
       const base = () => this.lightning()!;
       if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
