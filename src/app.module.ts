@@ -11,6 +11,7 @@ import { WorkersModule } from './queue/workers.module';
 import { ScreenPopModule } from './screen-pop/screen-pop.module';
 import { FileCrmModule } from './crm/file/file-crm.module';
 import { EmbedModule } from './embed/embed.module';
+import { RedisModule } from './redis/redis.module';
 
 /** ROLE decides what this process runs: the HTTP side, the workers, or both (the default). */
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env, config, logger),
+        RedisModule,
         MetricsModule,
         HealthModule,
         ...(http ? [IngestModule, AdminModule, ScreenPopModule, FileCrmModule, EmbedModule] : []),

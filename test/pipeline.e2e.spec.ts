@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RedisClient } from '../src/queue/redis';
+import type { RedisClient } from '../src/redis/redis-connection';
 import { CallStateService } from '../src/calls/call-state.service';
 import { CallUpdate } from '../src/calls/call-update.publisher';
 import { eventually, newCallId, sendEvent, startTestApp, TestApp, subscribeUpdates } from './support/test-app';

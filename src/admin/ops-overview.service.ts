@@ -10,7 +10,7 @@ import { CrmHealth } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { MetricsService } from '../metrics/metrics.service';
-import { isClusterUrl } from '../queue/redis';
+import { isClusterUrl } from '../redis/redis-connection';
 import { EventQueueService } from '../queue/event-queue.service';
 
 /** A CRM is asked for its health at most this often (it costs an API request, and quota). */

@@ -1,10 +1,11 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { APP_ENV, CONNECTOR_CONFIG } from '../config/config.tokens';
 import { ConnectorConfig } from '../config/config.schema';
 import { AppEnv } from '../config/env';
 import { CallEvent, EVENT_TYPES, EventType, escapeIdPart, eventId } from '../ingest/call-event';
 import { PopJobData, QueueName } from '../queue/queues';
-import { createRedis, RedisClient } from '../queue/redis';
+import { RedisClient } from '../redis/redis-connection';
+import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { CrmMatch } from '../crm/crm-provider';
 import { CallRecord, foldCallRecord } from './call-record';
 import { WrapUpView } from './wrap-up';
@@ -35,18 +36,15 @@ export const RECENT_CALLS_KEPT = 1000;
  * activity logged) for ops' recent-calls list.
  */
 @Injectable()
-export class CallStateService implements OnApplicationShutdown {
-  readonly redis: RedisClient;
+export class CallStateService {
   private readonly ttlMs: number;
 
   constructor(
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(CONNECTOR_CONFIG) config: ConnectorConfig,
-  ) {
     // The request path's one connection: EventQueueService adds the jobs on it too.
-    this.redis = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-request-path' });
-    // Errors surface on each command; without a listener ioredis would print every reconnect attempt.
-    this.redis.on('error', () => undefined);
+    @Inject(REQUEST_REDIS) readonly redis: RedisClient,
+  ) {
     this.ttlMs = config.calls.recordTtlHours * 3600_000;
   }
 
@@ -169,9 +167,5 @@ export class CallStateService implements OnApplicationShutdown {
   async annotations(callId: string, extension: string): Promise<{ pop?: unknown; log?: unknown }> {
     const [pop, log] = await this.redis.hmget(this.key(callId, extension), 'pop', 'log');
     return { pop: pop ? JSON.parse(pop) : undefined, log: log ? JSON.parse(log) : undefined };
-  }
-
-  async onApplicationShutdown() {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -3,7 +3,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { EventType } from '../ingest/call-event';
-import { createRedis, RedisClient } from '../queue/redis';
+import { createRedis, RedisClient } from '../redis/redis-connection';
 import { CallRecord } from './call-record';
 import { CrmMatch } from '../crm/crm-provider';
 import { CardOffers, WrapUpView } from './wrap-up';

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { isClusterUrl, isHashTagged, validateRedisUrl } from '../queue/redis';
+import { isClusterUrl, isHashTagged, validateRedisUrl } from '../redis/redis-connection';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];

@@ -5,7 +5,8 @@ import { ConnectorConfig } from '../config/config.schema';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { createRedis, RedisClient } from '../queue/redis';
+import { RedisClient } from '../redis/redis-connection';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 import { CrmProvider } from './crm-provider';
 import { Disposition } from './provider-definition';
 import { CRM_PROVIDERS } from './providers';
@@ -18,15 +19,13 @@ import { RequestBudget } from './request-budget';
 export class CrmRegistry implements OnApplicationShutdown {
   private readonly providers = new Map<string, CrmProvider>();
   private settings: ConnectorConfig['connections'] = {};
-  readonly redis: RedisClient;
 
   constructor(
     @Inject(APP_ENV) private readonly env: AppEnv,
     store: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(SHARED_REDIS) readonly redis: RedisClient,
   ) {
-    this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-crm' });
-    this.redis.on('error', () => undefined);
     this.load(store.current);
     // A connection that cannot be built (bad settings, missing secret) refuses the whole reload.
     store.onChange((next) => this.load(next));
@@ -87,6 +86,5 @@ export class CrmRegistry implements OnApplicationShutdown {
 
   async onApplicationShutdown() {
     await Promise.allSettled([...this.providers.values()].map((p) => p.close?.()));
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queue/redis';
+import type { RedisClient } from '../redis/redis-connection';
 import { Logger } from 'pino';
 import { z } from 'zod';
 import { CrmProvider } from './crm-provider';

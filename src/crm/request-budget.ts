@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queue/redis';
+import type { RedisClient } from '../redis/redis-connection';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { CrmError } from './crm-provider';
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { createRedis, RedisClient } from '../queue/redis';
+import { createRedis, RedisClient } from '../redis/redis-connection';
 
 /**
  * Which extensions an embedded CRM panel shows, kept across browser sessions and revocable one

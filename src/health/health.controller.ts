@@ -4,7 +4,7 @@ import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { maskRedisUrl } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
-import { pingSlotOf } from '../queue/redis';
+import { pingSlotOf } from '../redis/redis-connection';
 import { ConnectionStatus, CrmWatch } from './crm-watch.service';
 import { SpoolService } from '../spool/spool.service';
 

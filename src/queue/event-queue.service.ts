@@ -33,7 +33,6 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
     this.screenPop = new Queue<PopJobData>(QueueName.ScreenPop, opts);
     this.callLog = new Queue<LogCallJobData>(QueueName.CallLog, opts);
     for (const q of [this.screenPop, this.callLog]) q.on('error', () => undefined);
-    calls.redis.on('ready', () => redisOutageLog(log, env.redisUrl).recovered());
     metrics.addCollector(async () => {
       for (const q of [this.screenPop, this.callLog]) {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');

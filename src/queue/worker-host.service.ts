@@ -7,7 +7,7 @@ import { AppEnv } from '../config/env';
 import { MetricsService } from '../metrics/metrics.service';
 import { JOB_PROCESSORS, JobProcessor } from './job-processor';
 import { QueueName } from './queues';
-import { createRedis, RedisClient } from './redis';
+import { createRedis, RedisClient } from '../redis/redis-connection';
 import { isConnectionError, redisOutageLog } from '../logging/redis-outage';
 
 /** How long shutdown waits for in-flight jobs (orchestrators kill a process some 30 s after SIGTERM). */

@@ -2,7 +2,7 @@ import { ForbiddenException, HttpException, Inject, Injectable, OnApplicationShu
 import { randomBytes } from 'node:crypto';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { createRedis, RedisClient } from '../queue/redis';
+import { createRedis, RedisClient } from '../redis/redis-connection';
 import { AgentTokenError, AgentTokenPayload, signAgentToken, splitSecrets, verifyAgentToken } from './agent-token';
 
 /** How often each instance re-reads the revoked links (a revocation made on another instance lands within this). */

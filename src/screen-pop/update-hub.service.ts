@@ -8,7 +8,7 @@ import { AppEnv } from '../config/env';
 import { formatNumber } from '../crm/phone';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { clusterNodeOptions, ConnectionOptions, createRedis, isClusterUrl, RedisClient } from '../queue/redis';
+import { clusterNodeOptions, ConnectionOptions, createRedis, isClusterUrl, RedisClient } from '../redis/redis-connection';
 import { AgentStream, compareIds, StreamEntry } from './agent-stream';
 
 export const HEARTBEAT_MS = 15_000;

@@ -6,7 +6,7 @@ import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
 import { CallStateService } from '../calls/call-state.service';
 import { EventQueueService } from '../queue/event-queue.service';
-import { pingSlotOf } from '../queue/redis';
+import { pingSlotOf } from '../redis/redis-connection';
 import { SpoolEntry, SpoolStore } from './spool-store';
 
 /** Why the spool could not keep an event: the ingest answers 503 with it. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { WrapUpService } from '../../src/calls/wrap-up.service';
 import { escapeIdPart } from '../../src/ingest/call-event';
-import { createRedis, RedisClient } from '../../src/queue/redis';
+import { createRedis, RedisClient } from '../../src/redis/redis-connection';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { eventually, newCallId, sendEvent, startTestApp, subscribeUpdates, TestApp } from '../support/test-app';
 

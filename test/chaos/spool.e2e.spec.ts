@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { QueueName } from '../../src/queue/queues';
-import { createRedis } from '../../src/queue/redis';
+import { createRedis } from '../../src/redis/redis-connection';
 import { OwnRedis } from '../support/redis-server';
 import { eventually, newCallId, sendEvent, startTestApp } from '../support/test-app';
 import { ConnectorProcess } from './processes';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { escapeIdPart } from '../../src/ingest/call-event';
 import { QueueName } from '../../src/queue/queues';
-import { createRedis } from '../../src/queue/redis';
+import { createRedis } from '../../src/redis/redis-connection';
 import { FakeHubSpot } from '../fakes/fake-hubspot';
 import { eventually, newCallId, sendEvent, TEST_ADMIN_TOKEN } from '../support/test-app';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RedisClient } from '../../src/queue/redis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { CallStateService } from '../../src/calls/call-state.service';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { escapeIdPart } from '../../src/ingest/call-event';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { LookupService } from '../../src/crm/lookup.service';
 import { phoneQuery } from '../../src/crm/phone';
-import type { RedisClient } from '../../src/queue/redis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';

@@ -8,7 +8,7 @@ import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { ARTIFACTS, launchChromium } from '../screen-pop/browser';
 import { launchProfile } from './profile';
 import type { CallUpdate } from '../../src/calls/call-update.publisher';
-import type { RedisClient } from '../../src/queue/redis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { eventually, newCallId, sendEvent, startTestApp, subscribeUpdates, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 
 type CtiCall = { method: string; args: any };

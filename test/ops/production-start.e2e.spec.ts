@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRedis } from '../../src/queue/redis';
+import { createRedis } from '../../src/redis/redis-connection';
 import { dropKeys } from '../support/redis-keys';
 import { freePort } from '../support/redis-server';
 import { eventually, shippedConfigCopy } from '../support/test-app';

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
-import type { RedisClient } from '../../src/queue/redis';
+import type { RedisClient } from '../../src/redis/redis-connection';
 import { signAgentToken } from '../../src/screen-pop/agent-token';
 import { eventually, newCallId, sendEvent, startTestApp, subscribeUpdates, TestApp } from '../support/test-app';
 

@@ -1,4 +1,4 @@
-import { RedisClient, scanKeys } from '../../src/queue/redis';
+import { RedisClient, scanKeys } from '../../src/redis/redis-connection';
 
 /**
  * Deletes a test's keys from the shared Redis: SCAN, not KEYS (KEYS blocks the server for everyone

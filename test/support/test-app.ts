@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
-import { createRedis, RedisClient } from '../../src/queue/redis';
+import { createRedis, RedisClient } from '../../src/redis/redis-connection';
 import { dropKeys } from './redis-keys';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';

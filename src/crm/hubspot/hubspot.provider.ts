@@ -1,5 +1,5 @@
 import { Client } from '@hubspot/api-client';
-import type { RedisClient } from '../../queue/redis';
+import type { RedisClient } from '../../redis/redis-connection';
 import { Logger } from 'pino';
 import { maskNumber } from '../../logging/logger';
 import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';

@@ -1,5 +1,5 @@
 import { OAuth2, TokenResponse } from 'jsforce';
-import type { RedisClient } from '../../queue/redis';
+import type { RedisClient } from '../../redis/redis-connection';
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';

@@ -1,6 +1,6 @@
 import Redis, { Cluster } from 'ioredis';
 import { EnvError, readEnv } from '../config/env';
-import { clusterOptions, createRedis, failFastOptions, isHashTagged, redisOptions, workerOptions } from './redis';
+import { clusterOptions, createRedis, failFastOptions, isHashTagged, redisOptions, workerOptions } from './redis-connection';
 
 /** Env values readEnv needs besides REDIS_URL (secrets given, so nothing is generated on disk). */
 const ENV = { INGEST_TOKEN: 'i-token-0123456789abcdef', ADMIN_TOKEN: 'a-token-0123456789abcdef', AGENT_LINK_SECRET: 'l-secret-0123456789abcdef', NODE_ENV: 'production' };
