@@ -5,7 +5,8 @@ import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { maskNumber, withoutRedaction } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
-import { SpoolService, withTimeout } from '../spool/spool.service';
+import { withTimeout } from '../common/with-timeout';
+import { SpoolService } from '../spool/spool.service';
 import { CallEvent, EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
 
 /** Neither Redis nor the spool could keep the event; `message` says why (for the 503). */
@@ -88,7 +89,7 @@ export class IngestService {
       try {
         // The event's one write: its screen-pop job holds it and is the call state (CallStateService),
         // so a redelivery (same job id) leaves the first copy and adds nothing.
-        await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS);
+        await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS, { subject: 'Redis' });
         return false;
       } catch (err) {
         // A write that timed out may still land in Redis: the replay's add with the same job id is then a no-op.

@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { CallStateService } from '../calls/call-state.service';
 import { EventQueueService } from '../queue/event-queue.service';
 import { pingSlotOf } from '../redis/redis-connection';
+import { withTimeout } from '../common/with-timeout';
 import { SpoolEntry, SpoolStore } from './spool-store';
 
 /** Why the spool could not keep an event: the ingest answers 503 with it. */
@@ -215,7 +216,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
       const tickStart = Date.now();
       if (store.size.entries === 0) {
         // Asked in the slot of the connector's keys, as readiness does (a Cluster's other masters may answer).
-        const up = await withTimeout(pingSlotOf(this.callState.redis, this.callState.recentKey()), REPLAY_BUDGET_MS).then(
+        const up = await withTimeout(pingSlotOf(this.callState.redis, this.callState.recentKey()), REPLAY_BUDGET_MS, { subject: 'Redis' }).then(
           () => true,
           () => false,
         );
@@ -224,7 +225,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
         continue;
       }
       const batch = store.oldest(this.redisDown ? 1 : perTick);
-      const results = await Promise.allSettled(batch.map((e) => withTimeout(this.queue.enqueue(e.event), REPLAY_BUDGET_MS)));
+      const results = await Promise.allSettled(batch.map((e) => withTimeout(this.queue.enqueue(e.event), REPLAY_BUDGET_MS, { subject: 'Redis' })));
       const done = batch.filter((_, i) => results[i].status === 'fulfilled');
       this.forget(store, done);
       replayed += done.length;
@@ -293,13 +294,4 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
 
 function callKey(e: { callId: string; extension: string }): string {
   return `${e.callId}\u0000${e.extension}`;
-}
-
-/** Rejects when `promise` has not settled within `ms` (the request path's and the replay's Redis budget). */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

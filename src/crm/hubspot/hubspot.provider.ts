@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import type { RedisClient } from '../../redis/redis-connection';
 import { Logger } from 'pino';
+import { withTimeout } from '../../common/with-timeout';
 import { maskNumber } from '../../logging/logger';
 import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle, RequestPriority } from '../request-budget';
@@ -284,7 +285,7 @@ export class HubSpotProvider implements CrmProvider {
     const token = this.client.config.accessToken;
     try {
       // Requests other than lookups (writes, batched searches) get twice the lookup's time-out, at least 15 s.
-      return await withTimeout(fn(), timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : Math.max(15_000, this.settings.lookupTimeoutMs * 2)), signal);
+      return await withTimeout(fn, timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : Math.max(15_000, this.settings.lookupTimeoutMs * 2)), { signal });
     } catch (err) {
       const e = classifyHubSpotError(err);
       if (e.kind === 'auth' && this.settings.auth.flow === 'oauth' && !retried) {
@@ -323,13 +324,4 @@ export class HubSpotProvider implements CrmProvider {
     })().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fail = () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' }));
-    const timer = setTimeout(fail, ms);
-    signal?.addEventListener('abort', fail, { once: true });
-    promise.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
 }

@@ -1,5 +1,6 @@
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
+import { withTimeout } from '../../common/with-timeout';
 import { ActivityPatch, CallLogInput, CrmContextItem, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
@@ -259,7 +260,7 @@ export class SalesforceProvider implements CrmProvider {
           return fn();
         },
         ms,
-        signal,
+        { signal },
       );
     } catch (err) {
       // jsforce re-wraps a failed refresh as a plain Error: report the grant's own classified failure.
@@ -316,21 +317,4 @@ function accountContext(account: SfRecord, base: string): CrmContextItem[] {
 /** Contact, Lead, Account; then most recent activity first (a record with no activity date falls back to its last change). */
 function rank(matches: CrmMatch[]): CrmMatch[] {
   return matches.sort((a, b) => (RECORD_RANK[a.recordType] ?? 9) - (RECORD_RANK[b.recordType] ?? 9) || (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? ''));
-}
-
-/** Runs `work` unless the caller already gave up, and stops waiting at `ms` or when `signal` aborts. */
-function withTimeout<T>(work: () => Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
-  const timeout = () => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' });
-  if (signal?.aborted) return Promise.reject(timeout());
-  return new Promise<T>((resolve, reject) => {
-    const fail = () => reject(timeout());
-    const timer = setTimeout(fail, ms);
-    signal?.addEventListener('abort', fail, { once: true });
-    work()
-      .then(resolve, reject)
-      .finally(() => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', fail);
-      });
-  });
 }
