@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 # From the lockfile. `npm install`, not `npm ci`, for the reason given in .ci/run (a lockfile
 # written where some optional platform packages are missing); the lockfile is not rewritten here.
 RUN npm install --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund

@@ -37,6 +37,10 @@ if (!/^HEALTHCHECK /m.test(docker) || !docker.includes('/health/live')) problem(
 if (!docker.includes('npm prune --omit=dev')) problem('Dockerfile', 'does not drop the dev dependencies');
 if (!/^CMD \["node", "dist\/main\.js"\]/m.test(docker)) problem('Dockerfile', 'does not run node dist/main.js directly (npm in between keeps SIGTERM from the connector)');
 for (const [, src] of docker.matchAll(/^COPY (?!--from)(\S+)/gm)) if (!existsSync(join(root, src))) problem('Dockerfile', `copies ${src}, which does not exist`);
+// `nest build` without nest-cli.json still compiles, but copies none of its assets (the agent page, the panels, the console).
+if (/^nest build\b/.test(JSON.parse(read('package.json')).scripts.build) && !/^COPY [^\n]*\bnest-cli\.json\b/m.test(docker)) {
+  problem('Dockerfile', 'does not copy nest-cli.json: `npm run build` (nest build) would leave the pages out of dist/');
+}
 
 // --- compose.yaml -----------------------------------------------------------------------------
 const compose = parse(read('compose.yaml'), { merge: true });
