@@ -54,7 +54,7 @@ export function mountQueueDashboard(app: NestFastifyApplication, env: AppEnv) {
           .send({ statusCode: 405, message: 'The queue dashboard is read-only. Replay, discard or pause with the admin API (Authorization: Bearer <ADMIN_TOKEN>): POST /admin/jobs/failed/replay, DELETE /admin/jobs/failed/:id, POST /admin/connections/:name/pause.' });
       }
     });
-    await scope.register(serverAdapter.registerPlugin() as never);
+    await scope.register(serverAdapter.registerPlugin());
   };
   void app.register(dashboard, { prefix: DASHBOARD_PATH });
 }

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isMap, isScalar, parseDocument, Scalar, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, Pair, parseDocument, Scalar, YAMLMap } from 'yaml';
 
 export type RuleLevel = 'defaults' | 'organisations' | 'extensions';
 
@@ -75,7 +75,7 @@ interface Ranges {
 }
 
 /** Only the rule's own lines change; undefined when that cannot be done (then the whole document is written). */
-function splice(text: string, doc: Document, parent: unknown, pair: { key: unknown; value: unknown } | undefined, change: RuleChange, before: Ranges): string | undefined {
+function splice(text: string, doc: Document, parent: unknown, pair: Pair | undefined, change: RuleChange, before: Ranges): string | undefined {
   if (!isMap(parent) || parent.flow) return undefined;
   if (pair && before.keyStart !== undefined && before.valueEnd !== undefined) {
     const { keyStart, valueEnd } = before;
@@ -120,10 +120,10 @@ function keepUnchangedLines(original: string, rendered: string): string {
 }
 
 /** `key: value` as the yaml library writes it, indented to `column` (the first line's indent is the caller's). */
-function pairText(doc: Document, pair: { key: unknown; value: unknown }, column: number): string {
+function pairText(doc: Document, pair: Pair, column: number): string {
   const single = new Document(undefined, doc.options);
   const map = new YAMLMap();
-  map.items.push(pair as never);
+  map.items.push(pair);
   single.contents = map;
   const lines = single.toString().replace(/\n$/, '').split('\n');
   return lines.map((l, i) => (i === 0 || l === '' ? l : ' '.repeat(column) + l)).join('\n') + '\n';

@@ -112,7 +112,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
   if (secret) {
     for (const [name, settings] of Object.entries(config.connections)) {
       const definition = CRM_PROVIDERS.find((p) => p.type === settings.type);
-      for (const envName of definition?.secrets(settings as never) ?? []) {
+      for (const envName of definition?.secretsOf(settings) ?? []) {
         if (!secret(envName)) {
           problems.push({ path: `connections.${name}`, segments: ['connections', name], message: `environment variable ${envName} (or ${envName}_FILE) is not set` });
         }

@@ -40,7 +40,7 @@ export class CrmRegistry implements OnApplicationShutdown {
       const limits = settings.rateLimit ?? definition.defaultBudget;
       next.set(
         name,
-        definition.create(name, settings as never, {
+        definition.createFor(name, settings, {
           budget: limits ? new RequestBudget(this.redis, `${this.env.redisPrefix}:budget:${name}`, limits) : undefined,
           secret: (envName) => {
             const value = this.env.secret(envName);

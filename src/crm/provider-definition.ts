@@ -50,7 +50,27 @@ export interface Disposition {
   value: string;
 }
 
-/** Identity helper that keeps the settings type of a definition. */
-export function defineProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(def: CrmProviderDefinition<S>): CrmProviderDefinition<S> {
-  return def;
+/** A connection's settings as the config schema validated them: its type's own keys and the keys every connection has. */
+export type ValidatedConnection = { type: string } & Record<string, unknown>;
+
+/**
+ * A definition as the registry and config validation use it, for any connection whatever its type:
+ * it reads the connection's own settings back through its schema (the keys every connection has,
+ * such as `displayName`, are left out), so `create` and `secrets` receive exactly their settings,
+ * typed, with no cast. Settings of another type throw (the config schema refuses them before that).
+ */
+export interface RegisteredProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> extends CrmProviderDefinition<S> {
+  createFor(connection: string, settings: ValidatedConnection, deps: ProviderDeps): CrmProvider;
+  secretsOf(settings: ValidatedConnection): string[];
+}
+
+/** Registers a CRM type: keeps the settings type of the definition and adds what the registry needs to hand it its settings. */
+export function defineProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(def: CrmProviderDefinition<S>): RegisteredProvider<S> {
+  // Parsing what was parsed already changes nothing (defaults are set, no transforms): it only
+  // narrows the settings to this type's, and drops the common keys the strict schema would refuse.
+  const own = (settings: ValidatedConnection): z.infer<S> => {
+    const keys = Object.keys(def.settings.shape);
+    return def.settings.parse(Object.fromEntries(Object.entries(settings).filter(([k]) => keys.includes(k))));
+  };
+  return { ...def, createFor: (connection, settings, deps) => def.create(connection, own(settings), deps), secretsOf: (settings) => def.secrets(own(settings)) };
 }

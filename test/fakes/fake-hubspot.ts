@@ -336,7 +336,9 @@ export class FakeHubSpot extends FakeServer {
       );
     const now = Date.now();
     let results = objects.filter((o) => (o.searchableAt ?? 0) <= now).filter(matches);
-    const sort = body?.sorts?.[0];
+    // A sort is `{ propertyName, direction }`, or a string (the SDK's type): the property name, '-' before it for descending.
+    const given = body?.sorts?.[0];
+    const sort = typeof given === 'string' ? { propertyName: given.replace(/^-/, ''), direction: given.startsWith('-') ? 'DESCENDING' : 'ASCENDING' } : given;
     if (sort?.propertyName) {
       const dir = sort.direction === 'ASCENDING' ? 1 : -1;
       results = [...results].sort((a, b) => dir * String(a.properties[sort.propertyName] ?? '').localeCompare(String(b.properties[sort.propertyName] ?? '')));

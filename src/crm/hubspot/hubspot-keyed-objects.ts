@@ -1,5 +1,5 @@
 import { Client } from '@hubspot/api-client';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects';
+import { FilterOperatorEnum, PublicAssociationsForObject } from '@hubspot/api-client/lib/codegen/crm/objects';
 import { PropertyCreateFieldTypeEnum, PropertyCreateTypeEnum } from '@hubspot/api-client/lib/codegen/crm/properties';
 import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';
@@ -13,7 +13,7 @@ export type HubSpotRunner = <T>(what: string, fn: () => Promise<T>) => Promise<T
 
 export interface NewObject {
   properties: Record<string, string>;
-  associations?: unknown[];
+  associations?: PublicAssociationsForObject[];
 }
 
 /**
@@ -123,7 +123,7 @@ export class KeyedObjects {
   /** Creates the object unless one holds its key already (then that one, `created: false`). */
   async create(key: string, input: NewObject, what: string): Promise<{ id: string; created: boolean }> {
     await this.ensureProperty();
-    const body = { properties: { ...input.properties, [this.property]: key }, associations: (input.associations ?? []) as never[] };
+    const body = { properties: { ...input.properties, [this.property]: key }, associations: input.associations ?? [] };
     try {
       const created = await this.run(what, () => this.client.crm.objects.basicApi.create(this.objectType, body));
       return { id: created.id, created: true };
@@ -142,7 +142,7 @@ export class KeyedObjects {
     await this.ensureProperty();
     const res = await this.run(what, () =>
       this.client.crm.objects.batchApi.create(this.objectType, {
-        inputs: inputs.map((i) => ({ properties: { ...i.object.properties, [this.property]: i.key }, associations: (i.object.associations ?? []) as never[] })),
+        inputs: inputs.map((i) => ({ properties: { ...i.object.properties, [this.property]: i.key }, associations: i.object.associations ?? [] })),
       }),
     );
     return new Map(res.results.map((r) => [String(r.properties[this.property]), r.id]));

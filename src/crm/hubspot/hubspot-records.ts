@@ -2,6 +2,7 @@ import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/calls';
 import { CallRecord } from '../../calls/call-record';
 import { CallLogInput, CrmContextItem, CrmMatch, NewContactInput, PhoneQuery } from '../crm-provider';
+import type { NewObject } from './hubspot-keyed-objects';
 
 /** Pure translation between the connector's shapes and HubSpot's: no I/O here. */
 
@@ -106,7 +107,8 @@ export function openDealsSearch(contactId: string) {
       },
     ],
     properties: ['dealname'],
-    sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'DESCENDING' }] as never,
+    // The SDK types a sort as a string: the property name, with '-' before it for descending.
+    sorts: ['-hs_lastmodifieddate'],
     limit: 3,
   };
 }
@@ -142,7 +144,7 @@ export function rank(matches: CrmMatch[]): CrmMatch[] {
 }
 
 /** The Call engagement for one call: properties and the association to its contact (the key property is added by the caller). */
-export function callEngagement(input: CallLogInput) {
+export function callEngagement(input: CallLogInput): NewObject {
   const r = input.record;
   const properties: Record<string, string> = {
     hs_timestamp: new Date(r.startedAt).toISOString(),

@@ -104,7 +104,8 @@ export class HubSpotProvider implements CrmProvider {
           filterGroups,
           properties: CONTACT_PROPERTIES,
           limit: 200,
-          sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }] as never,
+          // Newest change first ('-' is descending in the SDK's string form of a sort).
+          sorts: ['-lastmodifieddate'],
           after,
         }),
       );
