@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
-import { CallUpdatePublisher } from '../calls/call-update.publisher';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
@@ -10,7 +8,10 @@ import { CrmHealth } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { MetricsService } from '../metrics/metrics.service';
-import { isClusterUrl } from '../redis/redis-connection';
+import { isClusterUrl, RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
+import { RequestBudget } from '../crm/request-budget';
 import { EventQueueService } from '../queue/event-queue.service';
 
 /** A CRM is asked for its health at most this often (it costs an API request, and quota). */
@@ -30,9 +31,10 @@ export class OpsOverviewService {
     private readonly pauses: ConnectionPauseService,
     private readonly queues: EventQueueService,
     private readonly calls: CallStateService,
-    private readonly publisher: CallUpdatePublisher,
     private readonly metrics: MetricsService,
     @Inject(APP_ENV) private readonly env: AppEnv,
+    private readonly keys: RedisKeys,
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
   ) {}
 
   async overview(fresh = false) {
@@ -76,22 +78,18 @@ export class OpsOverviewService {
   }
 
   /**
-   * The connection's request budget as RequestBudget counts it (through rate-limiter-flexible's
-   * own API, on the same keys): requests in the current one-second slot, and today's when a daily
-   * budget is set.
+   * The connection's request budget as RequestBudget counts it (the same keys, read through its
+   * own API): requests in the current one-second slot, and today's when a daily budget is set.
    */
   private async budget(name: string) {
     const settings = this.store.current.connections[name];
     const limits = settings?.rateLimit ?? CRM_PROVIDERS.find((p) => p.type === settings?.type)?.defaultBudget;
     if (!limits) return undefined;
-    const prefix = `${this.env.redisPrefix}:budget:${name}`;
-    const slotLimit = Math.max(1, Math.floor(limits.requests / (Math.max(1, Math.ceil(limits.perSeconds)) + 1)));
-    const slot = await new RateLimiterRedis({ storeClient: this.crm.redis, keyPrefix: `${prefix}:window`, points: slotLimit, duration: 1 }).get('w');
-    const day = limits.perDay ? await new RateLimiterRedis({ storeClient: this.crm.redis, keyPrefix: `${prefix}:day`, points: limits.perDay, duration: 86_400 }).get('d') : undefined;
+    const { slot, day } = await new RequestBudget(this.redis, this.keys.budget(name), limits).usage();
     return {
       limit: `${limits.requests} per ${limits.perSeconds} s${limits.perDay ? `, ${limits.perDay} per day` : ''}`,
-      thisSecond: { used: Math.min(slot?.consumedPoints ?? 0, slotLimit), of: slotLimit },
-      ...(limits.perDay ? { today: { used: day?.consumedPoints ?? 0, of: limits.perDay, left: Math.max(0, limits.perDay - (day?.consumedPoints ?? 0)) } } : {}),
+      thisSecond: slot,
+      ...(day ? { today: { ...day, left: Math.max(0, day.of - day.used) } } : {}),
     };
   }
 
@@ -143,8 +141,8 @@ export class OpsOverviewService {
     const gauge = await this.metrics.registry.getSingleMetric('vncc_agent_streams')?.get();
     const onThisInstance = gauge?.values[0]?.value ?? 0;
     if (isClusterUrl(this.env.redisUrl)) return { onThisInstance, watched: undefined, note: 'extensions watched are not listed on a Redis Cluster (each node knows only its own subscribers)' };
-    const prefix = this.publisher.channel('');
-    const redis = this.crm.redis;
+    const prefix = this.keys.updatesChannelPrefix();
+    const redis = this.redis;
     const channels = (await redis.pubsub('CHANNELS', `${prefix}*`)) as string[];
     const counts = channels.length ? ((await redis.pubsub('NUMSUB', ...channels)) as (string | number)[]) : [];
     const watched: { extension: string; instances: number }[] = [];

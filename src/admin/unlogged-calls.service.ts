@@ -6,6 +6,9 @@ import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { EventQueueService } from '../queue/event-queue.service';
 import { JobName, LogCallJobData, logCallJobId } from '../queue/queues';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { ShownCall, shownCall } from './shown-call';
 
 /** Why a call was not logged, as ops group them. */
@@ -65,6 +68,8 @@ export class UnloggedCallsService {
     private readonly calls: CallStateService,
     private readonly queues: EventQueueService,
     @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(REQUEST_REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
   ) {}
 
   async list(): Promise<UnloggedCall[]> {
@@ -200,7 +205,7 @@ export class UnloggedCallsService {
   }
 
   private async fromRecent(jobId: string): Promise<{ callId: string; extension: string } | undefined> {
-    const members = await this.calls.redis.zrevrange(this.calls.recentKey(), 0, RECENT_CALLS_KEPT - 1);
+    const members = await this.redis.zrevrange(this.keys.recentCalls(), 0, RECENT_CALLS_KEPT - 1);
     for (const m of members) {
       const [callId, extension] = JSON.parse(m) as [string, string];
       if (logCallJobId(callId, extension) === jobId) return { callId, extension };

@@ -1,5 +1,6 @@
 import { escapeIdPart } from '../ingest/call-event';
 import { ResolvedMapping } from '../mappings/resolve-mapping';
+import { RedisKeys } from '../redis/redis-keys';
 
 /**
  * The idempotency key of a call's CRM activity: one per customer call on a connection
@@ -10,17 +11,17 @@ export function activityKey(callId: string, extension: string, mapping: Resolved
   return mapping.actions.callLogging === 'per-call' ? `vn-${escapeIdPart(callId)}` : `vn-${escapeIdPart(callId)}-${escapeIdPart(extension)}`;
 }
 
-/** Set once the activity exists: `{id, url, endedAt}` of what was logged. */
+/** @deprecated inject RedisKeys and use `loggedMarker(connection, key)`: the same key. */
 export function loggedMarkerKey(prefix: string, connection: string, key: string): string {
-  return `${prefix}:logged:${connection}:${key}`;
+  return new RedisKeys(prefix).loggedMarker(connection, key);
 }
 
-/** Which call-log job writes a customer call: the first of its legs' jobs to find the call over. */
+/** @deprecated inject RedisKeys and use `logClaim(connection, key)`: the same key. */
 export function logClaimKey(prefix: string, connection: string, key: string): string {
-  return `${prefix}:log-claim:${connection}:${key}`;
+  return new RedisKeys(prefix).logClaim(connection, key);
 }
 
-/** What the logged marker holds. */
+/** What the logged marker (RedisKeys.loggedMarker) holds: `{id, url, endedAt}` of what was logged. */
 export interface LoggedMarker {
   id: string;
   url?: string;

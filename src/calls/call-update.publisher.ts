@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { APP_ENV } from '../config/config.tokens';
-import { AppEnv } from '../config/env';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventType } from '../ingest/call-event';
-import { createRedis, RedisClient } from '../redis/redis-connection';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 import { CallRecord } from './call-record';
 import { CrmMatch } from '../crm/crm-provider';
 import { CardOffers, WrapUpView } from './wrap-up';
@@ -78,16 +78,16 @@ return id`;
  * (what CallStateService.remember and annotate write with one MULTI each).
  */
 export interface CallNotes {
-  /** The call's hash (CallStateService.key) and its TTL; `pop`, when given, becomes its `pop` field. */
+  /** The call's hash (RedisKeys.call) and its TTL; `pop`, when given, becomes its `pop` field. */
   callKey: string;
   ttlMs: number;
   pop?: unknown;
-  /** The recent-calls sorted set (CallStateService.recentKey): `member` added at `at` unless there, trimmed to the last `keep`. */
+  /** The recent-calls sorted set (RedisKeys.recentCalls): `member` added at `at` unless there, trimmed to the last `keep`. */
   recentKey: string;
   member: string;
   at: number;
   keep: number;
-  /** The CallID's legs (CallStateService.legsKey): the extension is added, kept `ttlMs`. */
+  /** The CallID's legs (RedisKeys.legs): the extension is added, kept `ttlMs`. */
   legsKey: string;
 }
 
@@ -122,23 +122,18 @@ type PublishCommand = RedisClient & {
  * ids: a page that reconnects is replayed what it missed from there (see src/screen-pop).
  */
 @Injectable()
-export class CallUpdatePublisher implements OnApplicationShutdown {
+export class CallUpdatePublisher {
   private readonly redis: PublishCommand;
 
-  constructor(@Inject(APP_ENV) private readonly env: AppEnv) {
-    this.redis = createRedis(env.redisUrl, 'plain', { connectionName: 'vncc-publisher' }) as PublishCommand;
-    this.redis.on('error', () => undefined);
-    this.redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    this.redis.defineCommand('vnccPublishNotedUpdate', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
-  }
-
-  channel(extension: string): string {
-    return `${this.env.redisPrefix}:updates:${extension}`;
-  }
-
-  /** The extension's replay stream: entries `u` = the update's JSON, kept REPLAY_WINDOW_MS. */
-  stream(extension: string): string {
-    return `${this.env.redisPrefix}:updates-log:${extension}`;
+  constructor(
+    private readonly keys: RedisKeys,
+    // Plain: a pop published during a blip waits for Redis rather than failing its job.
+    @Inject(SHARED_REDIS) redis: RedisClient,
+  ) {
+    // Adds the commands to this client only (EVALSHA, the script loaded on first use); the names are the connector's own.
+    redis.defineCommand('vnccPublishUpdate', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    redis.defineCommand('vnccPublishNotedUpdate', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
+    this.redis = redis as PublishCommand;
   }
 
   /**
@@ -148,8 +143,9 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
   async publish(update: CallUpdate, notes?: CallNotes): Promise<string | undefined> {
     const { record } = update;
     const json = JSON.stringify(update);
-    const stream = this.stream(record.extension);
-    const dedupe = `${this.env.redisPrefix}:updates-once:${dedupeKey(update)}`;
+    const stream = this.keys.updatesLog(record.extension);
+    const channel = this.keys.updates(record.extension);
+    const dedupe = this.keys.updatesOnce(dedupeKey(update));
     const minId = `${Date.now() - REPLAY_WINDOW_MS}-0`;
     const id = notes
       ? await this.redis.vnccPublishNotedUpdate(
@@ -158,7 +154,7 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
           notes.callKey,
           notes.recentKey,
           notes.legsKey,
-          this.channel(record.extension),
+          channel,
           json,
           minId,
           2 * REPLAY_WINDOW_MS,
@@ -170,19 +166,15 @@ export class CallUpdatePublisher implements OnApplicationShutdown {
           notes.keep,
           record.extension,
         )
-      : await this.redis.vnccPublishUpdate(stream, dedupe, this.channel(record.extension), json, minId, 2 * REPLAY_WINDOW_MS, DEDUPE_MS);
+      : await this.redis.vnccPublishUpdate(stream, dedupe, channel, json, minId, 2 * REPLAY_WINDOW_MS, DEDUPE_MS);
     return id ?? undefined;
   }
 
   /** Whether a page anywhere watches the extension (its channel has a subscriber). On a Cluster only the node asked answers for itself: unknown there. */
   async watched(extension: string): Promise<boolean | undefined> {
     if (this.redis.isCluster) return undefined;
-    const [, n] = (await this.redis.pubsub('NUMSUB', this.channel(extension))) as [string, number];
+    const [, n] = (await this.redis.pubsub('NUMSUB', this.keys.updates(extension))) as [string, number];
     return Number(n) > 0;
-  }
-
-  async onApplicationShutdown() {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 

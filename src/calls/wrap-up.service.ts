@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
-import { APP_ENV, LOGGER } from '../config/config.tokens';
-import { AppEnv } from '../config/env';
+import { LOGGER } from '../config/config.tokens';
 import { CrmError, CrmMatch } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { LookupService } from '../crm/lookup.service';
@@ -12,7 +11,10 @@ import { isInternalCall } from '../mappings/decide';
 import { MappingService } from '../mappings/mapping.service';
 import { ResolvedMapping } from '../mappings/resolve-mapping';
 import { EventQueueService } from '../queue/event-queue.service';
-import { activityKey, loggedMarkerKey, logClaimKey } from './activity-keys';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
+import { activityKey } from './activity-keys';
 import { isLive } from './call-group';
 import { CallRecord } from './call-record';
 import { CallStateService, StoredWrapUp, wrapUpView } from './call-state.service';
@@ -50,8 +52,10 @@ export class WrapUpService {
     private readonly updates: CallUpdatePublisher,
     private readonly queues: EventQueueService,
     private readonly cards: CardService,
-    @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
+    private readonly keys: RedisKeys,
+    // The call-log worker's markers and the creation lock live on the shared connection.
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
   ) {}
 
   /**
@@ -83,7 +87,7 @@ export class WrapUpService {
     };
     await this.calls.saveWrapUp(callId, connection, wrapUp);
     const key = activityKey(callId, extension, mapping);
-    const logged = await this.crm.redis.exists(loggedMarkerKey(this.env.redisPrefix, connection, key));
+    const logged = await this.redis.exists(this.keys.loggedMarker(connection, key));
     if (logged) await this.queues.addWrapUpUpdate(callId, extension, key, wrapUp.savedAt);
     else if (wrapUp.done && !isLive(record)) await this.logNow(connection, key);
     const view = wrapUpView(wrapUp);
@@ -108,10 +112,10 @@ export class WrapUpService {
     const name = (input.name?.trim() || (record.direction === 'inbound' ? record.caller.name : undefined))?.slice(0, 80);
     // One creation per number at a time across pages and instances; a page that waited finds the
     // record the first one created.
-    const lock = `${this.env.redisPrefix}:contact-create:${connection}:${query.e164 ?? query.digits}`;
+    const lock = this.keys.contactCreateLock(connection, query);
     let created: CrmMatch;
     try {
-      created = await withNumberLock(this.crm.redis, lock, CREATE_LOCK_MS, 'Another card is still creating this contact. Try again in a moment.', async () => {
+      created = await withNumberLock(this.redis, lock, CREATE_LOCK_MS, 'Another card is still creating this contact. Try again in a moment.', async () => {
         await this.lookups.invalidate(connection, query).catch(() => undefined);
         const existing = (await this.lookups.lookup(connection, query)).matches[0];
         if (existing) return existing;
@@ -130,7 +134,7 @@ export class WrapUpService {
     const wrapUp: StoredWrapUp = { ...previous, recordId: created.id, created, by: extension, savedAt: Math.max(Date.now(), (previous?.savedAt ?? 0) + 1), state: 'saved' };
     await this.calls.saveWrapUp(callId, connection, wrapUp);
     const key = activityKey(callId, extension, mapping);
-    if (await this.crm.redis.exists(loggedMarkerKey(this.env.redisPrefix, connection, key))) await this.queues.addWrapUpUpdate(callId, extension, key, wrapUp.savedAt);
+    if (await this.redis.exists(this.keys.loggedMarker(connection, key))) await this.queues.addWrapUpUpdate(callId, extension, key, wrapUp.savedAt);
     await this.publish(callId, extension, connection, {
       wrapUp: wrapUpView(wrapUp),
       lookup: { status: 'done', connection, matches: [created] },
@@ -160,7 +164,7 @@ export class WrapUpService {
 
   /** The agent finished: the log job held for the wrap-up window runs now. */
   private async logNow(connection: string, key: string): Promise<void> {
-    const holder = await this.crm.redis.get(logClaimKey(this.env.redisPrefix, connection, key));
+    const holder = await this.redis.get(this.keys.logClaim(connection, key));
     const job = holder ? await Job.fromId(this.queues.callLog, holder) : undefined;
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job } from 'bullmq';
-import { APP_ENV } from '../config/config.tokens';
-import { AppEnv } from '../config/env';
 import { EventQueueService } from '../queue/event-queue.service';
-import { CrmRegistry } from './crm-registry.service';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 
 /**
  * A connection whose daily quota is exhausted is paused until the quota resets: its call-log
@@ -14,29 +14,29 @@ import { CrmRegistry } from './crm-registry.service';
 @Injectable()
 export class ConnectionPauseService {
   constructor(
-    private readonly crm: CrmRegistry,
-    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly queues: EventQueueService,
   ) {}
 
   private key(connection: string) {
-    return `${this.env.redisPrefix}:paused:${connection}`;
+    return this.keys.paused(connection);
   }
 
   private heldKey(connection: string) {
-    return `${this.env.redisPrefix}:paused-jobs:${connection}`;
+    return this.keys.pausedJobs(connection);
   }
 
   async pause(connection: string, until: number, reason: string): Promise<void> {
     const ms = Math.max(1000, until - Date.now());
-    await this.crm.redis.set(this.key(connection), JSON.stringify({ until, reason }), 'PX', ms);
+    await this.redis.set(this.key(connection), JSON.stringify({ until, reason }), 'PX', ms);
   }
 
   /** Records that a call-log job waits for this connection's pause to end. */
   async hold(connection: string, jobId: string, until: number): Promise<void> {
     const key = this.heldKey(connection);
     // Outlives the pause by an hour: held jobs wake on their own when it ends, the set is only for resume.
-    await this.crm.redis
+    await this.redis
       .multi()
       .sadd(key, jobId)
       .pexpireat(key, Math.max(until, Date.now()) + 3600_000)
@@ -44,15 +44,15 @@ export class ConnectionPauseService {
   }
 
   async resume(connection: string): Promise<void> {
-    await this.crm.redis.del(this.key(connection));
-    const held = await this.crm.redis.smembers(this.heldKey(connection));
+    await this.redis.del(this.key(connection));
+    const held = await this.redis.smembers(this.heldKey(connection));
     await Promise.all(held.map((id) => this.release(id)));
-    if (held.length) await this.crm.redis.srem(this.heldKey(connection), ...held);
+    if (held.length) await this.redis.srem(this.heldKey(connection), ...held);
   }
 
   /** Epoch ms until which the connection is paused, or undefined. */
   async pausedUntil(connection: string): Promise<{ until: number; reason: string } | undefined> {
-    const value = await this.crm.redis.get(this.key(connection));
+    const value = await this.redis.get(this.key(connection));
     return value ? (JSON.parse(value) as { until: number; reason: string }) : undefined;
   }
 

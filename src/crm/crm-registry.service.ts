@@ -6,6 +6,7 @@ import { ConfigStore } from '../config/config.store';
 import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
 import { SHARED_REDIS } from '../redis/redis.tokens';
 import { CrmProvider } from './crm-provider';
 import { Disposition } from './provider-definition';
@@ -24,7 +25,9 @@ export class CrmRegistry implements OnApplicationShutdown {
     @Inject(APP_ENV) private readonly env: AppEnv,
     store: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
+    /** @deprecated inject SHARED_REDIS instead: kept while the call-log worker and MappingService still read it here. */
     @Inject(SHARED_REDIS) readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
   ) {
     this.load(store.current);
     // A connection that cannot be built (bad settings, missing secret) refuses the whole reload.
@@ -41,7 +44,7 @@ export class CrmRegistry implements OnApplicationShutdown {
       next.set(
         name,
         definition.createFor(name, settings, {
-          budget: limits ? new RequestBudget(this.redis, `${this.env.redisPrefix}:budget:${name}`, limits) : undefined,
+          budget: limits ? new RequestBudget(this.redis, this.keys.budget(name), limits) : undefined,
           secret: (envName) => {
             const value = this.env.secret(envName);
             if (!value) throw new Error(`Connection "${name}" needs ${envName} (or ${envName}_FILE) in the environment.`);
@@ -49,7 +52,7 @@ export class CrmRegistry implements OnApplicationShutdown {
           },
           redis: this.redis,
           signRecordPath: (path) => signRecordPath(splitSecrets(this.env.agentLinkSecret)[0] ?? '', path),
-          keyPrefix: `${this.env.redisPrefix}:crm:${name}`,
+          keyPrefix: this.keys.crm(name).prefix,
           logger: this.log.child({ connection: name, crm: settings.type }),
           configDir: dirname(this.env.configFile),
         }),

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_ENV } from '../config/config.tokens';
 import { ConfigStore } from '../config/config.store';
-import { AppEnv } from '../config/env';
 import { MetricsService } from '../metrics/metrics.service';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 import { CrmMatch, PhoneQuery } from './crm-provider';
 import { CrmBatcher } from './crm-batcher.service';
 import { CrmRegistry } from './crm-registry.service';
@@ -50,14 +51,15 @@ export class LookupService {
 
   constructor(
     private readonly crm: CrmRegistry,
-    @Inject(APP_ENV) private readonly env: AppEnv,
     private readonly store: ConfigStore,
     private readonly metrics: MetricsService,
     private readonly batcher: CrmBatcher,
+    private readonly keys: RedisKeys,
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
   ) {}
 
   key(connection: string, query: PhoneQuery): string {
-    return `${this.env.redisPrefix}:lookup:${connection}:${query.e164 ?? query.digits}`;
+    return this.keys.lookup(connection, query);
   }
 
   /**
@@ -66,7 +68,7 @@ export class LookupService {
    */
   peek(connection: string, query: PhoneQuery): CachePeek {
     const key = this.key(connection, query);
-    return { key, seq: ++this.seq, hit: this.cacheOn(connection) ? this.crm.redis.get(key).catch(() => null) : undefined };
+    return { key, seq: ++this.seq, hit: this.cacheOn(connection) ? this.redis.get(key).catch(() => null) : undefined };
   }
 
   /**
@@ -78,7 +80,7 @@ export class LookupService {
     const cacheOn = this.cacheOn(connection);
     const started = opts.peeked?.key === key ? opts.peeked.seq : ++this.seq;
     // With the cache off (both TTLs 0) nothing is ever stored: no read either.
-    const read = opts.peeked?.key === key ? opts.peeked.hit : cacheOn ? this.crm.redis.get(key).catch(() => null) : undefined;
+    const read = opts.peeked?.key === key ? opts.peeked.hit : cacheOn ? this.redis.get(key).catch(() => null) : undefined;
     const hit = read ? await read : null;
     if (hit !== null) {
       this.metrics.lookupCache.inc({ connection, result: 'hit' });
@@ -115,7 +117,7 @@ export class LookupService {
     // A search already under way may predate the change the caller knows of: the next lookup searches anew.
     this.inflight.delete(key);
     this.keep(key, { seq: ++this.seq });
-    return (await this.crm.redis.del(key)) > 0;
+    return (await this.redis.del(key)) > 0;
   }
 
   private invalidatedSince(key: string, seq: number): boolean {
@@ -139,7 +141,7 @@ export class LookupService {
   private async remember(connection: string, key: string, matches: CrmMatch[]): Promise<void> {
     const cache = this.cache(connection);
     const ttl = matches.length > 0 ? cache.hitSeconds : cache.missSeconds;
-    if (ttl > 0) await this.crm.redis.set(key, JSON.stringify(matches), 'EX', ttl).catch(() => undefined);
+    if (ttl > 0) await this.redis.set(key, JSON.stringify(matches), 'EX', ttl).catch(() => undefined);
   }
 
   private cache(connection: string): { hitSeconds: number; missSeconds: number } {

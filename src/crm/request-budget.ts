@@ -41,6 +41,7 @@ export class RequestBudget implements RequestBudgetHandle {
 
   constructor(
     redis: RedisClient,
+    /** RedisKeys.budget(connection): the counters are `<keyPrefix>:window:w` and `<keyPrefix>:day:d`. */
     keyPrefix: string,
     private readonly limits: BudgetLimits,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -72,6 +73,15 @@ export class RequestBudget implements RequestBudgetHandle {
         throw new CrmError('quota-exhausted', `the connection's daily request budget (${this.limits.perDay}) is spent`, { code: 'DAILY_BUDGET', retryAfterMs: res.msBeforeNext });
       }
     }
+  }
+
+  /** What is spent, read without taking anything: requests in the current one-second slot, and today's when a daily budget is set. */
+  async usage(): Promise<{ slot: { used: number; of: number }; day?: { used: number; of: number } }> {
+    const [slot, day] = await Promise.all([this.slots.get('w'), this.daily?.get('d')]);
+    return {
+      slot: { used: Math.min(slot?.consumedPoints ?? 0, this.slotPoints), of: this.slotPoints },
+      ...(this.limits.perDay ? { day: { used: day?.consumedPoints ?? 0, of: this.limits.perDay } } : {}),
+    };
   }
 
   /** Takes one request from the current slot if it stays within `ceiling`; else how long to wait. */

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { APP_ENV } from '../config/config.tokens';
-import { AppEnv } from '../config/env';
-import { createRedis, RedisClient } from '../redis/redis-connection';
+import { Inject, Injectable } from '@nestjs/common';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { REQUEST_REDIS } from '../redis/redis.tokens';
 
 /**
  * Which extensions an embedded CRM panel shows, kept across browser sessions and revocable one
@@ -43,19 +43,17 @@ return 'ok'`;
 type PairCommand = RedisClient & { vnccPairPanel(key: string, codeHash: string, now: number, keyHash: string): Promise<string> };
 
 @Injectable()
-export class PanelBindings implements OnApplicationShutdown {
+export class PanelBindings {
   private readonly redis: PairCommand;
-  private readonly prefix: string;
 
-  constructor(@Inject(APP_ENV) env: AppEnv) {
-    this.prefix = `${env.redisPrefix}:embed`;
-    this.redis = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-embed' }) as PairCommand;
-    this.redis.on('error', () => undefined);
-    this.redis.defineCommand('vnccPairPanel', { numberOfKeys: 1, lua: PAIR_SCRIPT });
-  }
-
-  async onApplicationShutdown() {
-    this.redis.disconnect();
+  constructor(
+    private readonly keys: RedisKeys,
+    // The panels' and the console's requests wait on it: fail-fast, a 503 rather than a hang.
+    @Inject(REQUEST_REDIS) redis: RedisClient,
+  ) {
+    // Adds the command to this client only (EVALSHA, the script loaded on first use); the name is the connector's own.
+    redis.defineCommand('vnccPairPanel', { numberOfKeys: 1, lua: PAIR_SCRIPT });
+    this.redis = redis as PairCommand;
   }
 
   async create(extensions: string[], label: string, codeTtlHours: number): Promise<{ binding: BindingView; code: string }> {
@@ -127,11 +125,11 @@ export class PanelBindings implements OnApplicationShutdown {
   }
 
   private key(id: string): string {
-    return `${this.prefix}:binding:${id}`;
+    return this.keys.panelBinding(id);
   }
 
   private indexKey(): string {
-    return `${this.prefix}:bindings`;
+    return this.keys.panelBindings();
   }
 }
 

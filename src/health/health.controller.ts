@@ -1,10 +1,11 @@
 import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
-import { CallStateService } from '../calls/call-state.service';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { maskRedisUrl } from '../logging/logger';
 import { EventQueueService } from '../queue/event-queue.service';
-import { pingSlotOf } from '../redis/redis-connection';
+import { pingSlotOf, RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { ConnectionStatus, CrmWatch } from './crm-watch.service';
 import { SpoolService } from '../spool/spool.service';
 
@@ -17,7 +18,8 @@ import { SpoolService } from '../spool/spool.service';
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly calls: CallStateService,
+    @Inject(REQUEST_REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly watch: CrmWatch,
     private readonly queues: EventQueueService,
     @Inject(APP_ENV) private readonly env: AppEnv,
@@ -35,7 +37,7 @@ export class HealthController {
     try {
       await Promise.race([
         // The request path's connection, in the slot of the connector's keys (a Cluster's other nodes may answer while it is down).
-        pingSlotOf(this.calls.redis, this.calls.recentKey()),
+        pingSlotOf(this.redis, this.keys.recentCalls()),
         new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref()),
       ]);
     } catch (err) {

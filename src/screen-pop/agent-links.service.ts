@@ -2,7 +2,9 @@ import { ForbiddenException, HttpException, Inject, Injectable, OnApplicationShu
 import { randomBytes } from 'node:crypto';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { createRedis, RedisClient } from '../redis/redis-connection';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 import { AgentTokenError, AgentTokenPayload, signAgentToken, splitSecrets, verifyAgentToken } from './agent-token';
 
 /** How often each instance re-reads the revoked links (a revocation made on another instance lands within this). */
@@ -29,36 +31,35 @@ export interface IssuedLink {
 @Injectable()
 export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
   private readonly secrets: string[];
-  private redis?: RedisClient;
   private readonly revoked = new Set<string>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private poll?: NodeJS.Timeout;
 
-  constructor(@Inject(APP_ENV) private readonly env: AppEnv) {
+  constructor(
+    @Inject(APP_ENV) env: AppEnv,
+    private readonly keys: RedisKeys,
+    // Waits out an outage: the revocation poll just catches up once Redis is back.
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
+  ) {
     this.secrets = splitSecrets(env.agentLinkSecret);
   }
 
   async onModuleInit() {
-    this.redis = createRedis(this.env.redisUrl, 'plain', { connectionName: 'vncc-agent-links' });
-    this.redis.on('error', () => undefined);
     // Before the first request: a revoked link must not pass while the list is still unread.
     await Promise.race([this.refresh().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     this.poll = setInterval(() => void this.refresh().catch(() => undefined), REVOCATION_POLL_MS).unref();
   }
 
-  async onApplicationShutdown() {
+  onApplicationShutdown() {
     clearInterval(this.poll);
-    // quit() on a connection that is away waits for the next reconnect (13 s measured with Redis down): drop it instead.
-    if (this.redis?.status === 'ready') await this.redis.quit().catch(() => this.redis?.disconnect());
-    else this.redis?.disconnect();
   }
 
   private get listKey() {
-    return `${this.env.redisPrefix}:agent-links`;
+    return this.keys.agentLinks();
   }
 
   private get revokedKey() {
-    return `${this.env.redisPrefix}:agent-links:revoked`;
+    return this.keys.revokedAgentLinks();
   }
 
   /** A link without an id: not listed, not revocable one by one (the embedded panels' sessions). */
@@ -72,27 +73,27 @@ export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
     const id = randomBytes(12).toString('base64url');
     const { token, payload } = signAgentToken(this.secrets[0], extensions, { ttlHours, id });
     const link: IssuedLink = { id, extensions: payload.ext, issuedAt: new Date(payload.iat * 1000).toISOString(), expiresAt: payload.exp ? new Date(payload.exp * 1000).toISOString() : null };
-    await this.client().hset(this.listKey, id, JSON.stringify(link));
+    await this.redis.hset(this.listKey, id, JSON.stringify(link));
     return { token, ...link };
   }
 
   /** Issued links, newest first; expired ones are dropped from the list as it is read. */
   async list(extension?: string): Promise<IssuedLink[]> {
-    const all = Object.values(await this.client().hgetall(this.listKey)).map((json) => JSON.parse(json) as IssuedLink);
+    const all = Object.values(await this.redis.hgetall(this.listKey)).map((json) => JSON.parse(json) as IssuedLink);
     const expired = all.filter((l) => l.expiresAt && Date.parse(l.expiresAt) <= Date.now());
-    if (expired.length) await this.client().hdel(this.listKey, ...expired.map((l) => l.id));
+    if (expired.length) await this.redis.hdel(this.listKey, ...expired.map((l) => l.id));
     return all.filter((l) => !expired.includes(l) && (!extension || l.extensions.includes(extension))).sort((a, b) => b.issuedAt.localeCompare(a.issuedAt) || a.id.localeCompare(b.id));
   }
 
   /** Revokes an issued link: every instance refuses it within REVOCATION_POLL_MS and closes its pages' streams. */
   async revoke(id: string): Promise<IssuedLink | undefined> {
-    const json = await this.client().hget(this.listKey, id);
+    const json = await this.redis.hget(this.listKey, id);
     if (!json) return undefined;
     const link = JSON.parse(json) as IssuedLink;
     if (!link.revokedAt) {
       link.revokedAt = new Date().toISOString();
       const expiry = link.expiresAt ? String(Date.parse(link.expiresAt)) : '+inf';
-      await this.client().multi().zadd(this.revokedKey, expiry, id).hset(this.listKey, id, JSON.stringify(link)).exec();
+      await this.redis.multi().zadd(this.revokedKey, expiry, id).hset(this.listKey, id, JSON.stringify(link)).exec();
     }
     this.markRevoked([id]);
     return link;
@@ -129,7 +130,7 @@ export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async refresh(): Promise<void> {
-    const redis = this.client();
+    const redis = this.redis;
     await redis.zremrangebyscore(this.revokedKey, '-inf', `(${Date.now()}`);
     // Only added to: a revocation is never undone, and an expired link is refused by its expiry anyway.
     this.markRevoked(await redis.zrange(this.revokedKey, '0', '-1'));
@@ -143,11 +144,6 @@ export class AgentLinks implements OnModuleInit, OnApplicationShutdown {
       this.watchers.delete(id);
       for (const close of set) close();
     }
-  }
-
-  private client(): RedisClient {
-    if (!this.redis) throw new Error('AgentLinks is not initialised yet.');
-    return this.redis;
   }
 }
 

@@ -3,6 +3,7 @@ import { AdminAuthGuard } from '../admin/admin-auth.guard';
 import { CallsModule } from '../calls/calls.module';
 import { WrapUpModule } from '../calls/wrap-up.module';
 import { MappingsModule } from '../mappings/mappings.module';
+import { agentPageRedisProviders } from '../redis/redis.module';
 import { AgentCallsController } from './agent-calls.controller';
 import { AgentLinksController } from './agent-links.controller';
 import { AgentLinks } from './agent-links.service';
@@ -13,7 +14,7 @@ import { UpdateHub } from './update-hub.service';
 @Module({
   imports: [CallsModule, MappingsModule, WrapUpModule],
   controllers: [ScreenPopController, AgentLinksController, AgentCallsController],
-  providers: [AgentLinks, UpdateHub, AdminAuthGuard],
+  providers: [AgentLinks, UpdateHub, AdminAuthGuard, ...agentPageRedisProviders],
   // The ops console lists and revokes agent links.
   exports: [AgentLinks],
 })

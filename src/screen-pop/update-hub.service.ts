@@ -1,23 +1,21 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { CallUpdate, CallUpdatePublisher, REPLAY_WINDOW_MS } from '../calls/call-update.publisher';
-import { APP_ENV, LOGGER } from '../config/config.tokens';
-import { AppEnv } from '../config/env';
+import { CallUpdate, REPLAY_WINDOW_MS } from '../calls/call-update.publisher';
+import { LOGGER } from '../config/config.tokens';
 import { formatNumber } from '../crm/phone';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { clusterNodeOptions, ConnectionOptions, createRedis, isClusterUrl, RedisClient } from '../redis/redis-connection';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { AGENT_REPLAY_REDIS, UPDATE_SUBSCRIBER } from '../redis/redis.tokens';
+import { UpdateSubscriber } from '../redis/update-subscriber';
 import { AgentStream, compareIds, StreamEntry } from './agent-stream';
 
 export const HEARTBEAT_MS = 15_000;
 /** Replay is for a page that was away briefly; a bound keeps one reconnect from reading a flood. */
 const MAX_REPLAY_PER_EXTENSION = 500;
 const FORMAT_CACHE_SIZE = 5000;
-/** On a Cluster, how often the subscriber reconnects to its node before it moves to the next one. */
-const NODE_RETRIES = 3;
-const SUBSCRIBER_NAME = 'vncc-agent-updates';
 
 /**
  * The process's one way in for call updates: a single Redis subscriber connection, subscribed to
@@ -25,19 +23,14 @@ const SUBSCRIBER_NAME = 'vncc-agent-updates';
  * first page for an extension opens, unsubscribed when the last closes), and the replay reads.
  * Each message is parsed and shaped for the page once, then offered to every stream watching.
  *
- * On a Redis Cluster the subscriber is a plain connection to one node of REDIS_URL's list (a
- * PUBLISH reaches the subscribers of every node), not the Cluster client's own subscriber, which
- * moves to another node without telling anyone. When its node stays away, the hub connects to the
- * next node of the list, and that connection's 'ready' is a reconnect like any other: the
- * channels are subscribed again and every page catches up from the replay streams.
+ * The subscriber (an UpdateSubscriber) is handed over again whenever it is replaced (on a Redis
+ * Cluster, by a connection to another node when its node stays away); that connection's 'ready'
+ * is a reconnect like any other: the channels are subscribed again and every page catches up from
+ * the replay streams. RedisModule closes both connections on shutdown.
  */
 @Injectable()
-export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdown {
-  private sub: RedisClient;
-  /** Cluster only: the nodes the subscriber goes round, the options of a connection to one, the current one. */
-  private readonly cluster?: { nodes: { host: string; port: number }[]; options: ConnectionOptions; current: number };
-  private stopping = false;
-  private readonly reader: RedisClient;
+export class UpdateHub implements BeforeApplicationShutdown {
+  private sub!: RedisClient;
   private readonly watchers = new Map<string, Set<AgentStream>>();
   /** The SUBSCRIBE in flight or done per channel: a second page for an extension waits for it too. */
   private readonly subscribed = new Map<string, Promise<unknown>>();
@@ -49,17 +42,15 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
   private readonly formatted = new Map<string, string>();
 
   constructor(
-    @Inject(APP_ENV) env: AppEnv,
-    private readonly publisher: CallUpdatePublisher,
+    private readonly keys: RedisKeys,
     private readonly mappings: MappingService,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
+    @Inject(AGENT_REPLAY_REDIS) private readonly reader: RedisClient,
+    @Inject(UPDATE_SUBSCRIBER) subscriber: UpdateSubscriber,
   ) {
-    this.channelPrefix = publisher.channel('');
-    if (isClusterUrl(env.redisUrl)) this.cluster = { ...clusterNodeOptions(env.redisUrl), current: 0 };
-    this.sub = this.subscriber(env.redisUrl);
-    this.reader = createRedis(env.redisUrl, 'fail-fast', { connectionName: 'vncc-agent-replay' });
-    this.reader.on('error', () => undefined);
+    this.channelPrefix = keys.updatesChannelPrefix();
+    subscriber.open((sub) => this.use(sub));
     this.heartbeat = setInterval(() => this.streams.forEach((s) => s.heartbeat()), HEARTBEAT_MS).unref();
     this.gauge = new Gauge({ name: 'vncc_agent_streams', help: 'Agent screen-pop pages connected to this instance', registers: [metrics.registry] });
   }
@@ -72,29 +63,11 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
    * The subscriber re-subscribes itself after a reconnect, then has every page catch up from the
    * replay streams what was published while it was away (pub/sub does not keep messages).
    */
-  private subscriber(redisUrl: string): RedisClient {
-    let sub: RedisClient;
-    if (!this.cluster) sub = createRedis(redisUrl, 'plain', { autoResubscribe: false, connectionName: SUBSCRIBER_NAME });
-    else {
-      const { nodes, options, current } = this.cluster;
-      const node = nodes[current];
-      // A few quick reconnects to the same node (a dropped connection, a restart), then 'end'.
-      sub = new Redis({ ...options, ...node, autoResubscribe: false, connectionName: SUBSCRIBER_NAME, retryStrategy: (times) => (times > NODE_RETRIES ? null : times * 100) });
-      sub.once('end', () => {
-        if (this.stopping || this.sub !== sub) return;
-        this.cluster!.current = (current + 1) % nodes.length;
-        const next = nodes[this.cluster!.current];
-        this.log.warn(
-          { event: 'agent.subscriber.moved', from: `${node.host}:${node.port}`, to: `${next.host}:${next.port}` },
-          'Redis Cluster node of the update subscriber unreachable: subscribing on the next node of REDIS_URL',
-        );
-        this.sub = this.subscriber(redisUrl);
-      });
-    }
+  private use(sub: RedisClient): void {
+    this.sub = sub;
     sub.on('error', () => undefined);
     sub.on('ready', () => void this.resubscribe(sub));
     sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-    return sub;
   }
 
   /** Starts delivering the stream's extensions' updates to it; resolves once they are subscribed. */
@@ -106,7 +79,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
       let set = this.watchers.get(ext);
       if (!set) this.watchers.set(ext, (set = new Set()));
       set.add(stream);
-      const channel = this.publisher.channel(ext);
+      const channel = this.keys.updates(ext);
       let done = this.subscribed.get(channel);
       if (!done) {
         done = this.sub.subscribe(channel);
@@ -127,7 +100,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
       set?.delete(stream);
       if (set?.size === 0) {
         this.watchers.delete(ext);
-        const channel = this.publisher.channel(ext);
+        const channel = this.keys.updates(ext);
         this.subscribed.delete(channel);
         gone.push(channel);
       }
@@ -140,7 +113,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
   read = async (extension: string, after: string): Promise<StreamEntry[]> => {
     const windowStart = `${Date.now() - REPLAY_WINDOW_MS}-0`;
     const start = compareIds(after, windowStart) >= 0 ? `(${after}` : windowStart;
-    const rows = (await this.reader.xrange(this.publisher.stream(extension), start, '+', 'COUNT', MAX_REPLAY_PER_EXTENSION)) as [string, string[]][];
+    const rows = (await this.reader.xrange(this.keys.updatesLog(extension), start, '+', 'COUNT', MAX_REPLAY_PER_EXTENSION)) as [string, string[]][];
     const entries: StreamEntry[] = [];
     for (const [id, fields] of rows) {
       const json = fields[fields.indexOf('u') + 1];
@@ -196,7 +169,7 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
       this.connectedBefore = true;
       return;
     }
-    const channels = [...this.watchers.keys()].map((ext) => this.publisher.channel(ext));
+    const channels = [...this.watchers.keys()].map((ext) => this.keys.updates(ext));
     try {
       if (channels.length) await sub.subscribe(...channels);
     } catch {
@@ -212,10 +185,5 @@ export class UpdateHub implements BeforeApplicationShutdown, OnApplicationShutdo
   beforeApplicationShutdown() {
     clearInterval(this.heartbeat);
     for (const stream of [...this.streams]) stream.close();
-  }
-
-  async onApplicationShutdown() {
-    this.stopping = true; // a subscriber that ends now is not replaced
-    await Promise.all([this.sub, this.reader].map((r) => r.quit().catch(() => r.disconnect())));
   }
 }

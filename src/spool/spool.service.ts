@@ -4,9 +4,10 @@ import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
-import { CallStateService } from '../calls/call-state.service';
 import { EventQueueService } from '../queue/event-queue.service';
-import { pingSlotOf } from '../redis/redis-connection';
+import { pingSlotOf, RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { withTimeout } from '../common/with-timeout';
 import { SpoolEntry, SpoolStore } from './spool-store';
 
@@ -65,7 +66,9 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly queue: EventQueueService,
-    private readonly callState: CallStateService,
+    // The request path's connection, asked in the slot of the connector's keys while Redis is thought away.
+    @Inject(REQUEST_REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly metrics: MetricsService,
@@ -216,7 +219,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
       const tickStart = Date.now();
       if (store.size.entries === 0) {
         // Asked in the slot of the connector's keys, as readiness does (a Cluster's other masters may answer).
-        const up = await withTimeout(pingSlotOf(this.callState.redis, this.callState.recentKey()), REPLAY_BUDGET_MS, { subject: 'Redis' }).then(
+        const up = await withTimeout(pingSlotOf(this.redis, this.keys.recentCalls()), REPLAY_BUDGET_MS, { subject: 'Redis' }).then(
           () => true,
           () => false,
         );

@@ -4,6 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CallUpdatePublisher } from '../../src/calls/call-update.publisher';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { signAgentToken } from '../../src/screen-pop/agent-token';
 import { UpdateHub } from '../../src/screen-pop/update-hub.service';
 import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
@@ -138,9 +139,9 @@ describe('Agent screen-pop stream', () => {
 
     const missedA = await dialIn('0003*420');
     const missedB = await dialIn('0003*421');
-    const pubsub = a.app.get(CallUpdatePublisher);
-    await eventually(async () => ((await a.redis.xlen(pubsub.stream('0003*421'))) > 0 ? true : undefined), 10_000, 'the missed pops to be published');
-    await eventually(async () => ((await a.redis.xlen(pubsub.stream('0003*420'))) > 1 ? true : undefined), 10_000, 'the missed pops to be published');
+    const keys = a.app.get(RedisKeys);
+    await eventually(async () => ((await a.redis.xlen(keys.updatesLog('0003*421'))) > 0 ? true : undefined), 10_000, 'the missed pops to be published');
+    await eventually(async () => ((await a.redis.xlen(keys.updatesLog('0003*420'))) > 1 ? true : undefined), 10_000, 'the missed pops to be published');
 
     for (const resumed of [await connect(b.url, token, { 'last-event-id': lastId }), await connect(b.url, token, {}, `&lastEventId=${encodeURIComponent(lastId)}`)]) {
       await ready(resumed);
@@ -164,7 +165,7 @@ describe('Agent screen-pop stream', () => {
     const pages = [await connect(b.url, token), await connect(b.url, token), await connect(a.url, token)];
     await Promise.all(pages.map(ready));
     const pubsub = a.app.get(CallUpdatePublisher);
-    const channel = pubsub.channel('0003*430');
+    const channel = a.app.get(RedisKeys).updates('0003*430');
     // One subscription per instance, however many pages watch the extension.
     expect(await a.redis.pubsub('NUMSUB', channel)).toEqual([channel, 2]);
     const ids = [await dialIn('0003*430'), await dialIn('0003*430', '0013125550000')];
@@ -198,7 +199,7 @@ describe('Agent screen-pop stream', () => {
     // Drop b's subscriber connection, publish while it is away, then let it reconnect.
     const hub: unknown = b.app.get(UpdateHub);
     const sub = (hub as { sub: { disconnect(reconnect: boolean): void; connect(): Promise<void> } }).sub;
-    const channel = a.app.get(CallUpdatePublisher).channel('0003*440');
+    const channel = a.app.get(RedisKeys).updates('0003*440');
     sub.disconnect(false);
     await eventually(async () => ((await a.redis.pubsub('NUMSUB', channel))[1] === 0 ? true : undefined), 5000, 'the subscriber to be gone');
     const again = { ...first, record: { ...first.record, callId: `${callId}-while-away` } };

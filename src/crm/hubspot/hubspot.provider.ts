@@ -1,5 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import type { RedisClient } from '../../redis/redis-connection';
+import { CrmConnectionKeys } from '../../redis/redis-keys';
 import { Logger } from 'pino';
 import { withTimeout } from '../../common/with-timeout';
 import { maskNumber } from '../../logging/logger';
@@ -300,7 +301,7 @@ export class HubSpotProvider implements CrmProvider {
 
   private async ensureToken() {
     if (this.settings.auth.flow !== 'oauth' || this.client.config.accessToken) return;
-    const cached = await this.deps.redis.get(`${this.deps.keyPrefix}:access-token`);
+    const cached = await this.deps.redis.get(new CrmConnectionKeys(this.deps.keyPrefix).accessToken());
     if (cached) this.client.setAccessToken(cached);
     else await this.refresh(false);
   }
@@ -310,7 +311,7 @@ export class HubSpotProvider implements CrmProvider {
     this.refreshing ??= (async () => {
       const auth = this.settings.auth;
       if (auth.flow !== 'oauth') return;
-      const key = `${this.deps.keyPrefix}:access-token`;
+      const key = new CrmConnectionKeys(this.deps.keyPrefix).accessToken();
       const shared = force ? undefined : await this.deps.redis.get(key);
       if (shared) return this.client.setAccessToken(shared);
       let token;

@@ -1,5 +1,6 @@
 import { OAuth2, TokenResponse } from 'jsforce';
 import type { RedisClient } from '../../redis/redis-connection';
+import { CrmConnectionKeys } from '../../redis/redis-keys';
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';
@@ -39,12 +40,14 @@ export class SalesforceAuthManager {
   lastFailure?: { error: CrmError; at: number };
   private renewing?: Promise<SalesforceSession>;
   private readonly oauth2: OAuth2;
+  private readonly keys: CrmConnectionKeys;
 
   constructor(
     private readonly settings: SalesforceSettings,
     private readonly deps: SalesforceAuthDeps,
     timeoutMs: number,
   ) {
+    this.keys = new CrmConnectionKeys(deps.keyPrefix);
     const auth = settings.auth;
     const clientSecret = auth.flow === 'jwt' ? undefined : deps.secret(auth.clientSecretEnv);
     // The JWT grant sends only grant_type and assertion: no client id for jsforce to add.
@@ -69,7 +72,7 @@ export class SalesforceAuthManager {
   private async renewOnce(failed: string | undefined): Promise<SalesforceSession> {
     const shared = await this.readShared(failed);
     if (shared) return shared;
-    const lockKey = `${this.deps.keyPrefix}:grant-lock`;
+    const lockKey = this.keys.grantLock();
     const lockId = randomBytes(8).toString('hex');
     const locked = (await this.deps.redis.set(lockKey, lockId, 'PX', GRANT_LOCK_MS, 'NX')) === 'OK';
     if (!locked) {
@@ -83,7 +86,7 @@ export class SalesforceAuthManager {
     }
     try {
       const session = await this.grant();
-      await this.deps.redis.set(`${this.deps.keyPrefix}:session`, JSON.stringify(session), 'EX', SHARED_SESSION_SECONDS);
+      await this.deps.redis.set(this.keys.session(), JSON.stringify(session), 'EX', SHARED_SESSION_SECONDS);
       return session;
     } finally {
       if (locked) await this.deps.redis.eval(RELEASE_LOCK, 1, lockKey, lockId).catch(() => undefined);
@@ -91,7 +94,7 @@ export class SalesforceAuthManager {
   }
 
   private async readShared(failed: string | undefined): Promise<SalesforceSession | undefined> {
-    const text = await this.deps.redis.get(`${this.deps.keyPrefix}:session`);
+    const text = await this.deps.redis.get(this.keys.session());
     const session = text ? (JSON.parse(text) as SalesforceSession) : undefined;
     return session && session.accessToken !== failed ? session : undefined;
   }
@@ -106,7 +109,7 @@ export class SalesforceAuthManager {
         res = await this.oauth2.refreshToken(token);
         // Salesforce returns a refresh_token only when the app rotates them; the old one is then void.
         if (res.refresh_token && res.refresh_token !== token) {
-          await this.deps.redis.set(`${this.deps.keyPrefix}:refresh-token`, JSON.stringify({ token: res.refresh_token, seed: fingerprint(envValue) }));
+          await this.deps.redis.set(this.keys.refreshToken(), JSON.stringify({ token: res.refresh_token, seed: fingerprint(envValue) }));
           rotated = true;
         }
       } else if (auth.flow === 'jwt') {
@@ -133,7 +136,7 @@ export class SalesforceAuthManager {
     const auth = this.settings.auth;
     if (auth.flow !== 'refresh-token') throw new Error('not a refresh-token connection');
     const envValue = this.deps.secret(auth.refreshTokenEnv);
-    const stored = await this.deps.redis.get(`${this.deps.keyPrefix}:refresh-token`);
+    const stored = await this.deps.redis.get(this.keys.refreshToken());
     const persisted = stored ? (JSON.parse(stored) as { token: string; seed: string }) : undefined;
     return { token: persisted && persisted.seed === fingerprint(envValue) ? persisted.token : envValue, envValue };
   }
