@@ -6,6 +6,7 @@ import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { WrapUpService } from '../../src/calls/wrap-up.service';
 import { escapeIdPart } from '../../src/ingest/call-event';
 import { createRedis, RedisClient } from '../../src/redis/redis-connection';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { eventually, newCallId, sendEvent, startTestApp, subscribeUpdates, TestApp } from '../support/test-app';
 
@@ -167,7 +168,7 @@ mappings:
     beforeAll(async () => {
       // An agent page on 0003*205: the log waits the wrap-up window only when a page watches.
       page = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'plain');
-      await page.subscribe(`${t.prefix}:updates:0003*205`);
+      await page.subscribe(new RedisKeys(t.prefix).updates('0003*205'));
     });
     afterAll(() => page?.disconnect());
 

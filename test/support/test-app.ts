@@ -7,6 +7,7 @@ import { startApp, StartedApp } from '../../src/bootstrap';
 import { CallUpdate } from '../../src/calls/call-update.publisher';
 import { createLogger } from '../../src/logging/logger';
 import { createRedis, RedisClient } from '../../src/redis/redis-connection';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { dropKeys } from './redis-keys';
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
@@ -161,7 +162,7 @@ export function newCallId(): string {
  */
 export async function subscribeUpdates(prefix: string, updates: CallUpdate[]): Promise<RedisClient> {
   const sub = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'plain');
-  await sub.psubscribe(`${prefix}:updates:*`);
+  await sub.psubscribe(new RedisKeys(prefix).updates('*'));
   sub.on('pmessage', (_p, _c, message) => updates.push(JSON.parse(message)));
   return sub;
 }
