@@ -1,3 +1,4 @@
+import { Job, Queue } from 'bullmq';
 import { CallStateService } from '../src/calls/call-state.service';
 import { EventQueueService } from '../src/queue/event-queue.service';
 import { OwnRedis } from './support/redis-server';
@@ -46,7 +47,8 @@ describe('Durability', () => {
         15_000,
         'a 202 after Redis came back',
       );
-      const stored = await t.app.get(CallStateService).get(callId, '210');
+      // Kept in the call state once its pop job has run.
+      const stored = await eventually(() => t.app.get(CallStateService).get(callId, '210'), 10_000, 'the event in the call state');
       expect(stored?.callId).toBe(callId);
     });
   });
@@ -78,11 +80,14 @@ describe('Durability', () => {
       await closing;
       expect(accepted.length).toBeGreaterThanOrEqual(10);
       expect(statuses.every((s) => s === 202 || s === 503 || s === 'connection refused')).toBe(true);
+      // Accepted means kept: each event is in its screen-pop job (read through BullMQ's API), which
+      // carries it until a worker keeps it in the call state.
+      const jobs = new Queue(queue.screenPop.name, { connection: redis, prefix });
       for (const { id, callId } of accepted) {
-        // The job holds the event: it is the call state the workers fold the record from.
-        const data = await redis.hget(`${prefix}:${queue.screenPop.name}:${id}`, 'data');
-        expect(JSON.parse(data!).event.callId).toBe(callId);
+        const job = await Job.fromId(jobs, id);
+        expect(job?.data.event.callId).toBe(callId);
       }
+      await jobs.close();
       await dropKeys(redis, `${prefix}:*`);
       redis.disconnect();
     });

@@ -74,8 +74,8 @@ describe('Hostile input', () => {
       }),
       { numRuns: 400 },
     );
-    // Every stored event (a screen-pop job: the call state) belongs to an accepted request: nothing
-    // refused was stored.
+    // Every stored event (its screen-pop job, added at ingest, carries it) belongs to an accepted
+    // request: nothing refused was stored.
     const jobPrefix = `${t.prefix}:screen-pop:`;
     const stored = new Set(
       (await t.redis.keys(`${jobPrefix}*`)).map((k) => k.slice(jobPrefix.length)).filter((id) => /^(?:dial-in|dial-out|answer-in|answer-out|hangup)-[^:]*$/.test(id)), // not a job's `:lock` key

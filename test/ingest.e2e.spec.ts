@@ -1,4 +1,5 @@
-import { EVENT_TYPES } from '../src/ingest/call-event';
+import { decodeEvent } from '../src/calls/stored-event';
+import { EVENT_TYPES, EventType, eventId } from '../src/ingest/call-event';
 import { TEST_TOKEN, TestApp, eventually, newCallId, sendEvent, startTestApp } from './support/test-app';
 
 describe('Ingest routes (real Redis)', () => {
@@ -9,14 +10,22 @@ describe('Ingest routes (real Redis)', () => {
   afterAll(() => t.close());
 
   const calls = () => t.app.get(require('../src/calls/call-state.service').CallStateService);
-  /** The event as stored: the data of its screen-pop job, which is the call state. */
-  const storedEvent = async (callId: string, ext: string, type: string) => {
-    const keys: string[] = calls().eventKeys(callId, ext);
-    const data = await t.redis.hget(keys[EVENT_TYPES.indexOf(type as never)], 'data');
-    return data ? JSON.parse(data).event : undefined;
+  const popQueue = () => t.app.get(require('../src/queue/event-queue.service').EventQueueService).screenPop;
+  /** The event as the call state keeps it, once its screen-pop job has run (it carries the event until then). */
+  const storedEvent = (callId: string, ext: string, type: EventType) =>
+    eventually(
+      async () => {
+        const json = await t.redis.hget(calls().key(callId, ext), type);
+        return json ? decodeEvent(type, callId, ext, json) : undefined;
+      },
+      10_000,
+      `the ${type} event in the call state`,
+    );
+  /** How many of the call's events are kept anywhere: in the call state or in a screen-pop job. */
+  const storedCount = async (callId: string, ext: string) => {
+    const jobs = await Promise.all(EVENT_TYPES.map((type) => popQueue().getJob(eventId(type, callId, ext))));
+    return jobs.filter(Boolean).length + (await t.redis.hlen(calls().key(callId, ext)));
   };
-  /** How many of the call's events are stored. */
-  const storedCount = async (callId: string, ext: string) => t.redis.exists(...(calls().eventKeys(callId, ext) as string[]));
 
   describe.each(EVENT_TYPES)('%s', (type) => {
     const flow = type.endsWith('out') ? 'OUT' : 'IN';
@@ -39,7 +48,7 @@ describe('Ingest routes (real Redis)', () => {
       const ext = flow === 'IN' ? '0003*210' : '0003*211';
       const stored = await storedEvent(callId, ext, type);
       expect(stored).toMatchObject({ callId, type, callerName: 'Jane Roe', extension: ext });
-      const job = await t.app.get(require('../src/queue/event-queue.service').EventQueueService).screenPop.getJob(res.body.id);
+      const job = await popQueue().getJob(res.body.id);
       expect(job?.data.event.callId).toBe(callId);
     });
 
@@ -69,8 +78,7 @@ describe('Ingest routes (real Redis)', () => {
     expect([a.status, b.status, c.status]).toEqual([202, 202, 202]);
     expect(b.body.id).toBe(a.body.id);
     expect((await storedEvent(callId, '0003*210', 'dial-in')).callerName).toBe('First Copy');
-    const q = t.app.get(require('../src/queue/event-queue.service').EventQueueService).screenPop;
-    const jobs = (await q.getJobs(['waiting', 'active', 'completed', 'delayed'])).filter((j: any) => j.data.event.callId === callId);
+    const jobs = (await popQueue().getJobs(['waiting', 'active', 'completed', 'delayed'])).filter((j: any) => j.data.event.callId === callId);
     expect(jobs).toHaveLength(2);
   });
 

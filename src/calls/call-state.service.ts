@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_ENV, CONNECTOR_CONFIG } from '../config/config.tokens';
 import { ConnectorConfig } from '../config/config.schema';
 import { AppEnv } from '../config/env';
-import { CallEvent, EVENT_TYPES, EventType, escapeIdPart, eventId } from '../ingest/call-event';
-import { PopJobData, QueueName } from '../queue/queues';
+import { CallEvent, EVENT_TYPES, EventType, escapeIdPart } from '../ingest/call-event';
 import { RedisClient } from '../redis/redis-connection';
 import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { CrmMatch } from '../crm/crm-provider';
 import { CallRecord, foldCallRecord } from './call-record';
+import { decodeEvent, encodeEvent } from './stored-event';
 import { WrapUpView } from './wrap-up';
 
 /** A wrap-up as stored: what pages see, plus a record created from the card (not among the lookup's matches). */
@@ -26,14 +26,17 @@ export function wrapUpView(wrapUp: StoredWrapUp): WrapUpView {
 export const RECENT_CALLS_KEPT = 1000;
 
 /**
- * Call state in Redis. An event is stored once, as the data of the screen-pop job ingest adds for
- * it (the job id is the event id, so BullMQ ignores a redelivery and the first copy stays): the
- * call's record is folded from the jobs of its (CallID, extension) on read, so arrival order does
- * not matter. One write per event on the request path, and one copy of it in Redis; the jobs are
- * kept `calls.recordTtlHours` after they complete.
+ * Call state in Redis, in keys the connector owns. One hash per (CallID, extension) holds the
+ * call's events (field = event type, value = the event as encodeEvent keeps it) beside what the
+ * workers did with it (`pop`, `log`: ops' recent-calls list); the record is folded from the events
+ * on read, so arrival order does not matter. The hash lives `calls.recordTtlHours` after its last
+ * write.
  *
- * Beside them, one hash per call holds what the workers did with it (the card shown, the CRM
- * activity logged) for ops' recent-calls list.
+ * Ingest makes one write per event: the event's screen-pop job, which carries it. The pop job's
+ * first step keeps the event here (`get` with the job's event); a call-log job that finds its leg's
+ * events not kept yet (the screen-pop queue is behind) keeps them from their pending jobs
+ * (`keep`). After that nothing reads a job for its event, so cleaning BullMQ's completed or failed
+ * jobs (the dashboard's Clean) loses nothing.
  */
 @Injectable()
 export class CallStateService {
@@ -48,31 +51,39 @@ export class CallStateService {
     this.ttlMs = config.calls.recordTtlHours * 3600_000;
   }
 
-  /** The hash of what the workers did with the call (`pop`, `log`). */
+  /** The call's hash: its events and what the workers did with it (`pop`, `log`). */
   key(callId: string, extension: string): string {
     return `${this.env.redisPrefix}:call:${escapeIdPart(callId)}:${escapeIdPart(extension)}`;
   }
 
   /**
-   * The hashes of the events of one (CallID, extension): BullMQ keeps a job under
-   * `<prefix>:<queue>:<job id>`, its data as JSON in the field `data`.
-   */
-  eventKeys(callId: string, extension: string): string[] {
-    return EVENT_TYPES.map((type) => `${this.env.redisPrefix}:${QueueName.ScreenPop}:${eventId(type, callId, extension)}`);
-  }
-
-  /**
-   * The call's record, or undefined when none of its events is stored. `including` is an event the
-   * caller already holds (a job's own event).
+   * The call's record, or undefined when none of its events is kept. `including` is an event the
+   * caller holds (a pop job's own): it is kept first, unless the hash has that event already (a
+   * redelivery keeps the first copy), in the same round trip as the read.
    */
   async get(callId: string, extension: string, including?: CallEvent): Promise<CallRecord | undefined> {
-    // Five HGETs in one round trip (auto-pipelined; one slot on a cluster: the prefix is a hash tag).
-    const data = await Promise.all(this.eventKeys(callId, extension).map((key) => this.redis.hget(key, 'data')));
+    const key = this.key(callId, extension);
+    if (!including) return this.fold(callId, extension, await this.redis.hgetall(key));
+    const [, , [, fields]] = (await this.redis.multi().hsetnx(key, including.type, encodeEvent(including)).pexpire(key, this.ttlMs).hgetall(key).exec()) as [
+      unknown,
+      unknown,
+      [Error | null, Record<string, string>],
+    ];
+    return this.fold(callId, extension, fields);
+  }
+
+  /** Keeps events of one (CallID, extension) that the hash lacks (those it has stay as they are); returns the record. */
+  async keep(callId: string, extension: string, events: CallEvent[]): Promise<CallRecord | undefined> {
+    const key = this.key(callId, extension);
+    const multi = this.redis.multi();
+    for (const event of events) multi.hsetnx(key, event.type, encodeEvent(event));
+    const replies = (await multi.pexpire(key, this.ttlMs).hgetall(key).exec()) as [Error | null, unknown][];
+    return this.fold(callId, extension, replies[replies.length - 1][1] as Record<string, string>);
+  }
+
+  private fold(callId: string, extension: string, fields: Record<string, string>): CallRecord | undefined {
     const events: Partial<Record<EventType, CallEvent>> = {};
-    data.forEach((json, i) => {
-      if (json) events[EVENT_TYPES[i]] = (JSON.parse(json) as PopJobData).event;
-    });
-    if (including && !events[including.type]) events[including.type] = including;
+    for (const type of EVENT_TYPES) if (fields[type]) events[type] = decodeEvent(type, callId, extension, fields[type]);
     return foldCallRecord(events);
   }
 

@@ -32,11 +32,16 @@ export interface LogCallJobData {
   heldForWrapUp?: boolean;
 }
 
+/** How long a completed pop job is kept: a redelivery of its event within it is a no-op (same job id). */
+export const POP_JOBS_KEPT_SECONDS = 3600;
+
 /**
- * The pop job of an event is also where the event is stored (see CallStateService): it is kept
- * `keepSeconds` (calls.recordTtlHours) after it completes, for the call's record and its log job.
+ * The pop job carries its event from ingest to the worker, which keeps the event in the call state
+ * (CallStateService) before anything else; the job is not read for its event after that, so it is
+ * kept only an hour after it completes (a redelivery within it, e.g. the spool's replay of a write
+ * that timed out yet landed, adds nothing and pops nothing).
  */
-export function popJob(event: CallEvent, { keepSeconds }: { keepSeconds: number }): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
+export function popJob(event: CallEvent, _unused?: { keepSeconds: number }): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
   return {
     name: JobName.Pop,
     data: { event },
@@ -45,8 +50,8 @@ export function popJob(event: CallEvent, { keepSeconds }: { keepSeconds: number 
       jobId: event.id,
       attempts: 3,
       backoff: { type: 'exponential', delay: 200, jitter: 0.5 },
-      removeOnComplete: { age: keepSeconds },
-      removeOnFail: { age: Math.max(keepSeconds, 7 * 24 * 3600) },
+      removeOnComplete: { age: POP_JOBS_KEPT_SECONDS },
+      removeOnFail: { age: 7 * 24 * 3600 },
     },
   };
 }
