@@ -18,10 +18,10 @@ export function loadFake(dir, name) {
   return createRequire(join(dir, 'index.js'))(`./${name}.js`);
 }
 
-/** Starts `dist/main.js` with `env` and resolves once /health/ready answers 200. */
-export function startConnector(env, { port }) {
+/** Starts `dist/main.js` (or `entry`) with `env` and resolves once /health/ready answers 200. */
+export function startConnector(env, { port, entry = resolve(root, 'dist/main.js') }) {
   return new Promise((resolveStart, reject) => {
-    const child = fork(resolve(root, 'dist/main.js'), [], {
+    const child = fork(entry, [], {
       cwd: root,
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
