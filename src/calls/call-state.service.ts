@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_ENV, CONNECTOR_CONFIG } from '../config/config.tokens';
+import { CONNECTOR_CONFIG } from '../config/config.tokens';
 import { ConnectorConfig } from '../config/config.schema';
-import { AppEnv } from '../config/env';
-import { CallEvent, EVENT_TYPES, EventType, escapeIdPart } from '../ingest/call-event';
+import { CallEvent, EVENT_TYPES, EventType } from '../ingest/call-event';
 import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
 import { REQUEST_REDIS } from '../redis/redis.tokens';
 import { CrmMatch } from '../crm/crm-provider';
 import { CallRecord, foldCallRecord } from './call-record';
@@ -43,8 +43,8 @@ export class CallStateService {
   private readonly ttlMs: number;
 
   constructor(
-    @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(CONNECTOR_CONFIG) config: ConnectorConfig,
+    private readonly keys: RedisKeys,
     // The request path's one connection: EventQueueService adds the jobs on it too.
     @Inject(REQUEST_REDIS) readonly redis: RedisClient,
   ) {
@@ -53,7 +53,7 @@ export class CallStateService {
 
   /** The call's hash: its events and what the workers did with it (`pop`, `log`). */
   key(callId: string, extension: string): string {
-    return `${this.env.redisPrefix}:call:${escapeIdPart(callId)}:${escapeIdPart(extension)}`;
+    return this.keys.call(callId, extension);
   }
 
   /**
@@ -105,7 +105,7 @@ export class CallStateService {
 
   /** The extensions a CallID rang (ring group members, queue agents, transfer targets), written as their pops run. */
   legsKey(callId: string): string {
-    return `${this.env.redisPrefix}:legs:${escapeIdPart(callId)}`;
+    return this.keys.legs(callId);
   }
 
   get recordTtlMs(): number {
@@ -124,7 +124,7 @@ export class CallStateService {
 
   /** The extension that answered the CallID first, noted by its Answer's pop (`answered` sets it when none is). */
   answeredKey(callId: string): string {
-    return `${this.env.redisPrefix}:answered:${escapeIdPart(callId)}`;
+    return this.keys.answered(callId);
   }
 
   /** Notes that `extension` answered the CallID, unless another did first; returns the first. */
@@ -140,7 +140,7 @@ export class CallStateService {
 
   /** The agent's wrap-up of a customer call on one connection (shared by every extension the call rang there). */
   wrapUpKey(callId: string, connection: string): string {
-    return `${this.env.redisPrefix}:wrap-up:${escapeIdPart(callId)}:${connection}`;
+    return this.keys.wrapUp(callId, connection);
   }
 
   async wrapUp(callId: string, connection: string): Promise<StoredWrapUp | undefined> {
@@ -153,7 +153,7 @@ export class CallStateService {
   }
 
   recentKey(): string {
-    return `${this.env.redisPrefix}:recent-calls`;
+    return this.keys.recentCalls();
   }
 
   /** The most recent calls, newest first, with what the workers did with each. */

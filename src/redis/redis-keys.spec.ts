@@ -15,16 +15,6 @@ describe(RedisKeys.name, () => {
     [keys.answered('1700000000.123'), '{vncc}:answered:1700000000.123'],
     [keys.wrapUp('1700000000.123', 'sf-eu'), '{vncc}:wrap-up:1700000000.123:sf-eu'],
     [keys.recentCalls(), '{vncc}:recent-calls'],
-    [
-      keys.eventJobs('1700000000.123', '0003*210'),
-      [
-        '{vncc}:screen-pop:dial-in-1700000000.123-0003~2A210',
-        '{vncc}:screen-pop:dial-out-1700000000.123-0003~2A210',
-        '{vncc}:screen-pop:answer-in-1700000000.123-0003~2A210',
-        '{vncc}:screen-pop:answer-out-1700000000.123-0003~2A210',
-        '{vncc}:screen-pop:hangup-1700000000.123-0003~2A210',
-      ],
-    ],
     // Call logging.
     [keys.loggedMarker('sf-eu', 'vn-1700000000.123'), '{vncc}:logged:sf-eu:vn-1700000000.123'],
     [keys.loggedFollowUp('sf-eu', 'vn-1700000000.123'), '{vncc}:logged:sf-eu:vn-1700000000.123:follow-up'],
@@ -76,7 +66,6 @@ describe(RedisKeys.name, () => {
         'answered',
         'wrapUp',
         'recentCalls',
-        'eventJobs',
         'loggedMarker',
         'loggedFollowUp',
         'logClaim',

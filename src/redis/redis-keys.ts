@@ -1,5 +1,4 @@
-import { EVENT_TYPES, escapeIdPart, eventId } from '../ingest/call-event';
-import { QueueName } from '../queue/queues';
+import { escapeIdPart } from '../ingest/call-event';
 
 /**
  * Every Redis key and pub/sub channel name the connector uses, built from REDIS_PREFIX (provided
@@ -9,14 +8,18 @@ import { QueueName } from '../queue/queues';
  * pins them).
  *
  * BullMQ keeps its own keys under `<prefix>:<queue>:...` (the prefix is its `prefix` option); the
- * connector reads them only through BullMQ's API, except the screen-pop job hashes (see eventJobs).
+ * connector reads them only through BullMQ's API.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
   // --- Call state (CallStateService; TTL calls.recordTtlHours) ---
 
-  /** Hash: what the workers did with one (CallID, extension): fields `pop`, `log` (JSON). Written by the screen-pop and call-log workers. */
+  /**
+   * Hash: one (CallID, extension)'s call state: its events (field = event type, value as
+   * src/calls/stored-event.ts encodes it; kept by the screen-pop worker, or by a call-log job from
+   * pending pop jobs) and what the workers did with it (`pop`, `log`: JSON).
+   */
   call(callId: string, extension: string): string {
     return `${this.prefix}:call:${escapeIdPart(callId)}:${escapeIdPart(extension)}`;
   }
@@ -39,15 +42,6 @@ export class RedisKeys {
   /** Sorted set: `[callId, extension]` of the last calls by start time (kept to RECENT_CALLS_KEPT, no TTL), for ops. */
   recentCalls(): string {
     return `${this.prefix}:recent-calls`;
-  }
-
-  /**
-   * BullMQ's hashes of the screen-pop jobs of one (CallID, extension), one per event type in
-   * EVENT_TYPES order (BullMQ keeps a job under `<prefix>:<queue>:<job id>`, its data in `data`):
-   * the call's events as ingest stored them, read to fold the call record.
-   */
-  eventJobs(callId: string, extension: string): string[] {
-    return EVENT_TYPES.map((type) => `${this.prefix}:${QueueName.ScreenPop}:${eventId(type, callId, extension)}`);
   }
 
   // --- Call logging (call-log worker, WrapUpService) ---
