@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { CrmProviderDefinition } from '../crm/provider-definition';
+import { CrmProviderDefinition, DEFAULT_LOOKUP_TIMEOUT_MS } from '../crm/provider-definition';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { ConnectorConfig, connectorConfigSchema } from './config.schema';
 import { resolveMapping } from '../mappings/resolve-mapping';
@@ -166,7 +166,7 @@ function checkLookupTimeouts(config: ConnectorConfig): (ConfigProblem & { segmen
       {
         path: segments.join('.'),
         segments,
-        message: `${timeout} ms is not above screenPop.lookupBudgetMs (${budget} ms): a slower lookup would be cancelled as the card shows "Looking up…", and the card would never fill in; set it well above the budget (default 8000)`,
+        message: `${timeout} ms is not above screenPop.lookupBudgetMs (${budget} ms): a slower lookup would be cancelled as the card shows "Looking up…", and the card would never fill in; set it well above the budget (default ${DEFAULT_LOOKUP_TIMEOUT_MS})`,
       },
     ];
   });

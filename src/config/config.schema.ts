@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { CRM_PROVIDERS } from '../crm/providers';
 import { mappingsSchema } from '../mappings/mapping.schema';
 
+/**
+ * Every default of the YAML configuration is written once, on its key below (`.default(…)`), or in
+ * the CRM type's settings schema; a section left out is parsed from `{}` (`.prefault({})`), so it
+ * gets those same defaults. Code reads the parsed config rather than restating a default, and
+ * docs/configuration.md lists them (config.defaults.spec.ts keeps the two in step).
+ */
+
 /** Settings every connection has, whatever its CRM. */
 const commonConnectionSettings = {
   /** The name agents and ops see for this connection ("Salesforce EU"); the connection's key when absent. */
@@ -37,13 +44,16 @@ const commonConnectionSettings = {
   batch: z
     .object({ maxSize: z.number().int().min(1).max(200).default(100), lingerMs: z.number().int().min(0).max(10_000).default(250) })
     .strict()
-    .default({ maxSize: 100, lingerMs: 250 }),
+    .prefault({}),
   /** Lookup cache: how long a found record and a "not found" are remembered. */
   cache: z
     .object({ hitSeconds: z.number().int().min(0).default(600), missSeconds: z.number().int().min(0).default(60) })
     .strict()
-    .default({ hitSeconds: 600, missSeconds: 60 }),
+    .prefault({}),
 };
+
+/** The settings every connection has, as a connection that sets none of them gets them. */
+export const CONNECTION_DEFAULTS = z.object(commonConnectionSettings).parse({});
 
 const connectionSchema = z.discriminatedUnion(
   'type',
@@ -72,7 +82,7 @@ export const connectorConfigSchema = z
         maxExtraParameters: z.number().int().min(0).max(200).default(32),
       })
       .strict()
-      .default({ maxExtraParameters: 32 }),
+      .prefault({}),
     calls: z
       .object({
         /** How long a call record stays in Redis after its last event. */
@@ -91,7 +101,7 @@ export const connectorConfigSchema = z
         wrapUpWindowSeconds: z.number().int().min(0).max(3600).default(30),
       })
       .strict()
-      .default({ recordTtlHours: 48, hangupSettleMs: 2000, wrapUpWindowSeconds: 30 }),
+      .prefault({}),
     workers: z
       .object({
         screenPopConcurrency: z.number().int().min(1).max(1000).default(250),
@@ -104,14 +114,14 @@ export const connectorConfigSchema = z
         lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
       })
       .strict()
-      .default({ screenPopConcurrency: 250, callLogConcurrency: 10, callLogAttempts: 12, callLogBackoffMs: 5000, lockDurationMs: 30_000 }),
+      .prefault({}),
     screenPop: z
       .object({
         /** How long a pop waits for the CRM before showing the number with "looking up…". */
         lookupBudgetMs: z.number().int().min(0).max(10_000).default(1500),
       })
       .strict()
-      .default({ lookupBudgetMs: 1500 }),
+      .prefault({}),
     connections: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'connection names are letters, digits, _ and -'), connectionSchema).default({}),
     mappings: mappingsSchema.default({ organisations: {}, extensions: {} }),
   })

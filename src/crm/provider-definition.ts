@@ -4,6 +4,22 @@ import { z } from 'zod';
 import { CrmProvider } from './crm-provider';
 import { BudgetLimits, RequestBudgetHandle } from './request-budget';
 
+/** How long a lookup may take when a connection sets no `lookupTimeoutMs`. */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 8000;
+
+/**
+ * `lookupTimeoutMs`, as every CRM type with remote lookups takes it: how long a lookup (search and
+ * the card's context) may take before it counts as failed. Must be above screenPop.lookupBudgetMs:
+ * past the budget the card shows "Looking up…" and fills in when the CRM answers, so a time-out at
+ * the budget would leave it unfilled. Writes get longer (`writeTimeoutMs`).
+ */
+export const lookupTimeoutSetting = z.number().int().min(100).max(30_000).default(DEFAULT_LOOKUP_TIMEOUT_MS);
+
+/** Requests other than lookups (writes, grants, batched searches): twice the lookup's time-out, at least 15 s. */
+export function writeTimeoutMs(lookupTimeoutMs: number): number {
+  return Math.max(15_000, lookupTimeoutMs * 2);
+}
+
 /** What a provider gets from the connector besides its own settings. */
 export interface ProviderDeps {
   /** Reads a secret named in settings (`clientSecretEnv: SF_CLIENT_SECRET`): env var NAME, or the file in NAME_FILE. */
@@ -57,7 +73,7 @@ export type ValidatedConnection = { type: string } & Record<string, unknown>;
  * A definition as the registry and config validation use it, for any connection whatever its type:
  * it reads the connection's own settings back through its schema (the keys every connection has,
  * such as `displayName`, are left out), so `create` and `secrets` receive exactly their settings,
- * typed, with no cast. Settings of another type throw (the config schema refuses them before that).
+ * typed, with no cast.
  */
 export interface RegisteredProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }> = z.ZodObject<{ type: z.ZodLiteral<string> }>> extends CrmProviderDefinition<S> {
   createFor(connection: string, settings: ValidatedConnection, deps: ProviderDeps): CrmProvider;
@@ -68,9 +84,21 @@ export interface RegisteredProvider<S extends z.ZodObject<{ type: z.ZodLiteral<s
 export function defineProvider<S extends z.ZodObject<{ type: z.ZodLiteral<string> }>>(def: CrmProviderDefinition<S>): RegisteredProvider<S> {
   // Parsing what was parsed already changes nothing (defaults are set, no transforms): it only
   // narrows the settings to this type's, and drops the common keys the strict schema would refuse.
-  const own = (settings: ValidatedConnection): z.infer<S> => {
+  const own = (settings: ValidatedConnection) => {
     const keys = Object.keys(def.settings.shape);
-    return def.settings.parse(Object.fromEntries(Object.entries(settings).filter(([k]) => keys.includes(k))));
+    return def.settings.safeParse(Object.fromEntries(Object.entries(settings).filter(([k]) => keys.includes(k))));
   };
-  return { ...def, createFor: (connection, settings, deps) => def.create(connection, own(settings), deps), secretsOf: (settings) => def.secrets(own(settings)) };
+  return {
+    ...def,
+    createFor: (connection, settings, deps) => {
+      const parsed = own(settings);
+      if (!parsed.success) throw new Error(`Connection "${connection}" does not hold valid ${def.type} settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return def.create(connection, parsed.data, deps);
+    },
+    // Config validation also asks a file that failed validation (to list every problem at once): settings that do not parse name no secret, their own problems are reported.
+    secretsOf: (settings) => {
+      const parsed = own(settings);
+      return parsed.success ? def.secrets(parsed.data) : [];
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { Logger } from 'pino';
 import { withTimeout } from '../../common/with-timeout';
 import { maskNumber } from '../../logging/logger';
 import { ActivityPatch, CallLogInput, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { writeTimeoutMs } from '../provider-definition';
 import { RequestBudgetHandle, RequestPriority } from '../request-budget';
 import { classifyHubSpotError } from './hubspot-errors';
 import { HubSpotRunner, KeyedObjects } from './hubspot-keyed-objects';
@@ -286,8 +287,7 @@ export class HubSpotProvider implements CrmProvider {
     await this.deps.budget?.acquire(interactive ? 'interactive' : 'bulk');
     const token = this.client.config.accessToken;
     try {
-      // Requests other than lookups (writes, batched searches) get twice the lookup's time-out, at least 15 s.
-      return await withTimeout(fn, timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : Math.max(15_000, this.settings.lookupTimeoutMs * 2)), { signal });
+      return await withTimeout(fn, timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : writeTimeoutMs(this.settings.lookupTimeoutMs)), { signal });
     } catch (err) {
       const e = classifyHubSpotError(err);
       if (e.kind === 'auth' && this.settings.auth.flow === 'oauth' && !retried) {

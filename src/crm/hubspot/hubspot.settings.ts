@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lookupTimeoutSetting } from '../provider-definition';
 
 export const hubspotSettings = z
   .object({
@@ -12,12 +13,8 @@ export const hubspotSettings = z
     /** Taken from GET /account-info/v3/details when not given (EU portals: app-eu1.hubspot.com). */
     portalId: z.number().int().optional(),
     uiDomain: z.string().optional(),
-    /**
-     * How long a lookup (search and the card's context) may take before it counts as failed. Must be
-     * above screenPop.lookupBudgetMs: past the budget the card shows "Looking up…" and fills in when
-     * the CRM answers, so a time-out at the budget would leave it unfilled. Writes get twice as long (at least 15 s).
-     */
-    lookupTimeoutMs: z.number().int().min(100).max(30_000).default(8000),
+    /** How long a lookup may take before it counts as failed (see lookupTimeoutSetting). */
+    lookupTimeoutMs: lookupTimeoutSetting,
     /** Custom Call property holding the connector's idempotency key; created (unique) on first use if missing. */
     callKeyProperty: z
       .string()

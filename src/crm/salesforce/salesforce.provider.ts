@@ -2,6 +2,7 @@ import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
 import { withTimeout } from '../../common/with-timeout';
 import { ActivityPatch, CallLogInput, CrmContextItem, CrmError, CrmHealth, CrmMatch, CrmProvider, FollowUpInput, LoggedActivity, NewContactInput, PhoneQuery } from '../crm-provider';
+import { writeTimeoutMs } from '../provider-definition';
 import { RequestBudgetHandle } from '../request-budget';
 import { SalesforceAuthDeps, SalesforceAuthManager } from './salesforce-auth';
 import { classifySalesforceError } from './salesforce-errors';
@@ -30,7 +31,7 @@ export class SalesforceProvider implements CrmProvider {
     private readonly settings: SalesforceSettings,
     private readonly deps: SalesforceAuthDeps & { budget?: RequestBudgetHandle },
   ) {
-    this.auth = new SalesforceAuthManager(settings, deps, writeTimeoutMs(settings));
+    this.auth = new SalesforceAuthManager(settings, deps, writeTimeoutMs(settings.lookupTimeoutMs));
     this.conn = new Connection({
       loginUrl: settings.loginUrl,
       instanceUrl: settings.instanceUrl,
@@ -48,7 +49,7 @@ export class SalesforceProvider implements CrmProvider {
         );
       },
     });
-    this.conn._transport = new SalesforceTransport(writeTimeoutMs(settings), true);
+    this.conn._transport = new SalesforceTransport(writeTimeoutMs(settings.lookupTimeoutMs), true);
   }
 
   /**
@@ -156,7 +157,7 @@ export class SalesforceProvider implements CrmProvider {
    */
   async createContact(input: NewContactInput): Promise<CrmMatch> {
     const lockKey = `${this.deps.keyPrefix}:new-lead:${input.number.replace(/\D/g, '') || input.number}`;
-    return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings), 'Another worker is still creating a Lead for this number; the call will be retried.', async () => {
+    return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings.lookupTimeoutMs), 'Another worker is still creating a Lead for this number; the call will be retried.', async () => {
       const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
       const base = () => this.lightning()!;
       if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
@@ -246,7 +247,7 @@ export class SalesforceProvider implements CrmProvider {
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
     const started = Date.now();
     const interactive = what === 'lookup' || what === 'lookupContext';
-    const ms = timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : writeTimeoutMs(this.settings));
+    const ms = timeoutMs ?? (interactive ? this.settings.lookupTimeoutMs : writeTimeoutMs(this.settings.lookupTimeoutMs));
     try {
       return await withTimeout(
         async () => {
@@ -269,11 +270,6 @@ export class SalesforceProvider implements CrmProvider {
       throw classifySalesforceError(err);
     }
   }
-}
-
-/** Requests other than lookups (writes, grants, batched searches): twice the lookup's time-out, at least 15 s. */
-function writeTimeoutMs(settings: SalesforceSettings): number {
-  return Math.max(15_000, settings.lookupTimeoutMs * 2);
 }
 
 /** The fields toMatch reads of a looked-up Contact, Lead or Account (jsforce types every field `any`). */

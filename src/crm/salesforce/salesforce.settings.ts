@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lookupTimeoutSetting } from '../provider-definition';
 
 /** Env-var names only: the values are secrets and never appear in the YAML. */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
@@ -32,12 +33,8 @@ export const salesforceSettings = z
       /** Client credentials: runs as the connected app's "Run As" user; loginUrl must be your My Domain. */
       z.object({ flow: z.literal('client-credentials'), clientId: z.string().min(1), clientSecretEnv: envName }).strict(),
     ]),
-    /**
-     * How long a lookup (search and the card's context) may take before it counts as failed. Must be
-     * above screenPop.lookupBudgetMs: past the budget the card shows "Looking up…" and fills in when
-     * the CRM answers, so a time-out at the budget would leave it unfilled. Writes get twice as long (at least 15 s).
-     */
-    lookupTimeoutMs: z.number().int().min(100).max(30_000).default(8000),
+    /** How long a lookup may take before it counts as failed (see lookupTimeoutSetting). */
+    lookupTimeoutMs: lookupTimeoutSetting,
     /**
      * Task field holding the connector's idempotency key. The default, CallObject, exists in every
      * org; a custom unique External ID text field (VoipNow_Call_Key__c) lets CallObject hold the bare CallID.
