@@ -4,7 +4,7 @@ import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CrmProviderDefinition, DEFAULT_LOOKUP_TIMEOUT_MS } from '../crm/provider-definition';
 import { CRM_PROVIDERS } from '../crm/providers';
-import { ConnectorConfig, connectorConfigSchema } from './config.schema';
+import { CONFIG_DEFAULTS, ConnectorConfig, connectorConfigSchema } from './config.schema';
 import { resolveMapping } from '../mappings/resolve-mapping';
 import { checkNumberKeys, lineOf } from './yaml-keys';
 
@@ -157,7 +157,8 @@ export function checkCapabilities(config: ConnectorConfig, providers: readonly C
  * budget would leave every slow lookup's card unfilled.
  */
 function checkLookupTimeouts(config: ConnectorConfig): (ConfigProblem & { segments: PropertyKey[] })[] {
-  const budget = config.screenPop?.lookupBudgetMs ?? 0;
+  // A file that failed validation is checked as it was written: a budget it leaves out is the default one.
+  const budget = config.screenPop?.lookupBudgetMs ?? CONFIG_DEFAULTS.screenPop.lookupBudgetMs;
   return Object.entries(config.connections).flatMap(([name, settings]) => {
     const timeout = (settings as { lookupTimeoutMs?: unknown }).lookupTimeoutMs;
     if (typeof timeout !== 'number' || timeout > budget) return [];

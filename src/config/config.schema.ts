@@ -127,6 +127,9 @@ export const connectorConfigSchema = z
   })
   .strict();
 
+/** The configuration of an empty file: every default, in one object. */
+export const CONFIG_DEFAULTS = connectorConfigSchema.parse({});
+
 export type ConnectorConfig = Omit<z.infer<typeof connectorConfigSchema>, 'connections'> & {
   connections: Record<string, ConnectionSettings>;
 };
