@@ -1,37 +1,33 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Logger } from 'pino';
 import { ConnectorConfig } from '../config/config.schema';
 import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
-import { CallStateService } from '../calls/call-state.service';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
 import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob, updateCallJob } from './queues';
 import { redisOutageLog } from '../logging/redis-outage';
 
 /**
- * The producer side of both queues, used on the HTTP request path. Both queues share the call
- * state's fail-fast connection: a Hangup's two jobs, and the jobs of events arriving together, go
- * out in the same auto-pipelined socket write and come back in the same read, instead of one of
- * each per connection (and BullMQ leaves a shared connection open for its owner to close). The
- * pop job is also where the event is stored: CallStateService folds records from these jobs.
+ * The producer side of both queues, used on the HTTP request path. Both queues (registered in
+ * queue.module.ts, closed by @nestjs/bullmq on shutdown) share the request path's fail-fast
+ * connection with the call state: a Hangup's two jobs, and the jobs of events arriving together,
+ * go out in the same auto-pipelined socket write and come back in the same read, instead of one of
+ * each per connection. The pop job is also where the event is stored: CallStateService folds
+ * records from these jobs.
  */
 @Injectable()
-export class EventQueueService implements OnApplicationBootstrap, OnApplicationShutdown {
-  readonly screenPop: Queue<PopJobData>;
-  readonly callLog: Queue<LogCallJobData>;
-
+export class EventQueueService implements OnApplicationBootstrap {
   constructor(
+    @InjectQueue(QueueName.ScreenPop) readonly screenPop: Queue<PopJobData>,
+    @InjectQueue(QueueName.CallLog) readonly callLog: Queue<LogCallJobData>,
     @Inject(APP_ENV) private readonly env: AppEnv,
-    calls: CallStateService,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     @Inject(LOGGER) private readonly log: Logger,
     metrics: MetricsService,
   ) {
-    const opts = { connection: calls.redis, prefix: env.redisPrefix };
-    this.screenPop = new Queue<PopJobData>(QueueName.ScreenPop, opts);
-    this.callLog = new Queue<LogCallJobData>(QueueName.CallLog, opts);
     for (const q of [this.screenPop, this.callLog]) q.on('error', () => undefined);
     metrics.addCollector(async () => {
       for (const q of [this.screenPop, this.callLog]) {
@@ -67,9 +63,5 @@ export class EventQueueService implements OnApplicationBootstrap, OnApplicationS
     const { workers } = this.config;
     const job = updateCallJob(callId, extension, activityKey, savedAt, { attempts: workers.callLogAttempts, backoffMs: workers.callLogBackoffMs });
     await this.callLog.add(job.name, job.data, job.opts);
-  }
-
-  async onApplicationShutdown() {
-    await Promise.allSettled([this.screenPop.close(), this.callLog.close()]);
   }
 }
