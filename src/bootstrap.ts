@@ -10,9 +10,7 @@ import { ConnectorConfig } from './config/config.schema';
 import { AppEnv, EnvError, readEnv, secretLookup } from './config/env';
 import { readEmbedSettings } from './embed/embed.settings';
 import { isEventType } from './ingest/call-event';
-import { IngestAuth } from './ingest/ingest-auth';
-import { INGEST_ROUTE, registerIngestRoutes } from './ingest/ingest.routes';
-import { IngestService } from './ingest/ingest.service';
+import { INGEST_PREFIX } from './ingest/ingest-path';
 import { createLogger, PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { mountQueueDashboard } from './admin/queue-dashboard';
@@ -59,16 +57,7 @@ export async function startApp(overrides: { env?: NodeJS.ProcessEnv; logger?: Lo
   const fastify = app.getHttpAdapter().getInstance();
   // text/plain would reach the handlers as a string; VoipNow sends forms, tools send JSON.
   fastify.removeContentTypeParser('text/plain');
-  if (env.role !== 'worker') {
-    registerIngestRoutes(fastify, app.get(IngestAuth), app.get(IngestService));
-    fastify.route({
-      method: ['PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
-      url: INGEST_ROUTE,
-      handler: (_req, reply) => {
-        void reply.code(405).header('Allow', 'GET, POST').send({ statusCode: 405, error: 'Method Not Allowed', message: 'Call Events are sent with GET or POST.' });
-      },
-    });
-  }
+  // The ingest routes are IngestModule's own (ingest.routes.ts), added as the app initialises.
   logRefusedEvents(fastify, logger);
   countEvents(fastify, app.get(MetricsService));
   fastify.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -141,6 +130,9 @@ function readEnvAndConfig(vars: NodeJS.ProcessEnv): { env: AppEnv; config: Conne
   return { env, config: loadConfigFile(env.configFile, env.secret) };
 }
 
+/** What every Call Event's URL starts with. */
+const EVENTS_PATH = `${INGEST_PREFIX}/`;
+
 /**
  * One log line for every refused event, wherever it was refused (auth guard, validation, or
  * Fastify itself for 413/415/bad JSON). Only field names are logged: the values may be numbers.
@@ -149,7 +141,7 @@ function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
   // A callback hook, not an async one: it runs on every response, and this way the accepted
   // events (the hot path) cost it one comparison and no promise.
   fastify.addHook('onSend', (req, reply, payload, done) => {
-    if (reply.statusCode >= 400 && req.url.startsWith('/voipnow/events/')) logRefused(logger, req, reply.statusCode, payload);
+    if (reply.statusCode >= 400 && req.url.startsWith(EVENTS_PATH)) logRefused(logger, req, reply.statusCode, payload);
     // Nest's 404 quotes the URL ("Cannot GET /x?token=..."): its query string may hold a token.
     if (reply.statusCode === 404 && typeof payload === 'string' && payload.includes('?')) return done(null, scrubSecrets(payload));
     done(null, payload);
@@ -163,7 +155,7 @@ function logRefused(logger: Logger, req: FastifyRequest, status: number, payload
   } catch {
     // not JSON: nothing more to report than the status
   }
-  const event = req.url.slice('/voipnow/events/'.length).split('?')[0].slice(0, 40);
+  const event = req.url.slice(EVENTS_PATH.length).split('?')[0].slice(0, 40);
   logger.warn(
     {
       event: 'ingest.refused',
@@ -194,8 +186,8 @@ function countEvents(fastify: FastifyInstance, metrics: MetricsService) {
   // (five types and 'unknown'; HTTP statuses).
   const pending = new Map<string, { type: string; status: string; count: number }>();
   fastify.addHook('onResponse', (req, reply, done) => {
-    if (req.url.startsWith('/voipnow/events/')) {
-      const path = req.url.slice('/voipnow/events/'.length);
+    if (req.url.startsWith(EVENTS_PATH)) {
+      const path = req.url.slice(EVENTS_PATH.length);
       const end = path.indexOf('?');
       const raw = end < 0 ? path : path.slice(0, end);
       const type = isEventType(raw) ? raw : 'unknown';

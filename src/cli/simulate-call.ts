@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { INGEST_PREFIX } from '../ingest/ingest-path';
 
 const SCENARIOS = {
   answered: ['dial-in', 'answer-in', 'hangup:ANSWER'],
@@ -77,7 +78,7 @@ async function main() {
         ? { CallID: callId, CallerIDNum: ext, CallerExtension: ext, CalledNumber: values.to, CallFlow: 'OUT' }
         : { CallID: callId, CallerIDNum: values.from, CallerIDNam: values.name, CalledDID: values.did, CalledExtension: ext, CalledNumber: values.did, CallFlow: 'IN' };
       params.CallStatus = status ?? 'CALLING';
-      const url = new URL(`/voipnow/events/${type}`, values.url);
+      const url = new URL(`${INGEST_PREFIX}/${type}`, values.url);
       url.searchParams.set('token', secret);
       let res: Response;
       if (method === 'GET') {

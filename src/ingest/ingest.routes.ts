@@ -1,9 +1,9 @@
-import { BadRequestException, ServiceUnavailableException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, Injectable, OnModuleInit, ServiceUnavailableException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IngestAuth } from './ingest-auth';
+import { INGEST_ROUTE } from './ingest-path';
 import { Accepted, EventNotDurableError, IngestService } from './ingest.service';
-
-export const INGEST_ROUTE = '/voipnow/events/:event';
 
 type IngestRequest = FastifyRequest<{ Params: { event: string }; Querystring: Record<string, unknown> }>;
 
@@ -16,8 +16,26 @@ type IngestRequest = FastifyRequest<{ Params: { event: string }; Querystring: Re
  * consumers, router proxy) was a sizeable share of its CPU (see bench/ingest.mjs). Refusals are
  * still thrown as Nest HttpExceptions, which Nest's error handler (set on the same Fastify
  * instance) answers with the same statuses and bodies as for any controller.
+ *
+ * IngestModule provides this, so the routes exist exactly when the HTTP side runs (ROLE api or
+ * all); they are added while the application initialises, before the server listens.
  */
-export function registerIngestRoutes(fastify: FastifyInstance, auth: IngestAuth, ingest: IngestService): void {
+@Injectable()
+export class IngestRoutes implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: IngestAuth,
+    private readonly ingest: IngestService,
+  ) {}
+
+  onModuleInit() {
+    const adapter = this.adapterHost.httpAdapter;
+    if (!adapter) throw new Error('IngestModule serves HTTP: create it with NestFactory.create and the Fastify adapter, not as an application context.');
+    registerIngestRoutes(adapter.getInstance<FastifyInstance>(), this.auth, this.ingest);
+  }
+}
+
+function registerIngestRoutes(fastify: FastifyInstance, auth: IngestAuth, ingest: IngestService): void {
   fastify.route<{ Params: { event: string }; Querystring: Record<string, unknown> }>({
     method: ['GET', 'POST'],
     url: INGEST_ROUTE,
@@ -28,6 +46,13 @@ export function registerIngestRoutes(fastify: FastifyInstance, auth: IngestAuth,
       const accepted = await accept(ingest, req.params.event, params, req.method, reply);
       void reply.code(202);
       return accepted;
+    },
+  });
+  fastify.route({
+    method: ['PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
+    url: INGEST_ROUTE,
+    handler: (_req, reply) => {
+      void reply.code(405).header('Allow', 'GET, POST').send({ statusCode: 405, error: 'Method Not Allowed', message: 'Call Events are sent with GET or POST.' });
     },
   });
 }

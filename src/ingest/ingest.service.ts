@@ -8,6 +8,7 @@ import { EventQueueService } from '../queue/event-queue.service';
 import { withTimeout } from '../common/with-timeout';
 import { SpoolService } from '../spool/spool.service';
 import { CallEvent, EVENT_TYPES, isEventType, parseCallEvent } from './call-event';
+import { INGEST_PREFIX } from './ingest-path';
 
 /** Neither Redis nor the spool could keep the event; `message` says why (for the 503). */
 export class EventNotDurableError extends Error {}
@@ -49,7 +50,7 @@ export class IngestService {
       throw new NotFoundException({
         statusCode: 404,
         error: 'Not Found',
-        message: `Unknown event "${type.slice(0, 40)}". Configure VoipNow to call one of: ${EVENT_TYPES.map((t) => `/voipnow/events/${t}`).join(', ')}.`,
+        message: `Unknown event "${type.slice(0, 40)}". Configure VoipNow to call one of: ${EVENT_TYPES.map((t) => `${INGEST_PREFIX}/${t}`).join(', ')}.`,
         validEvents: EVENT_TYPES,
       });
     }
