@@ -15,8 +15,8 @@ import { redisOutageLog } from '../logging/redis-outage';
  * queue.module.ts, closed by @nestjs/bullmq on shutdown) share the request path's fail-fast
  * connection with the call state: a Hangup's two jobs, and the jobs of events arriving together,
  * go out in the same auto-pipelined socket write and come back in the same read, instead of one of
- * each per connection. The pop job is also where the event is stored: CallStateService folds
- * records from these jobs.
+ * each per connection. The pop job carries the event to the worker, which keeps it in the call
+ * state.
  */
 @Injectable()
 export class EventQueueService implements OnApplicationBootstrap {

@@ -19,6 +19,10 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * they use are closed. Each worker gets its connection from createRedis (a Cluster on
  * redis+cluster://); BullMQ duplicates it for its blocking reads and leaves the one given to it for
  * us to close.
+ *
+ * The queues themselves are @nestjs/bullmq's (queue.module.ts); its @Processor() workers are not
+ * used: their options are fixed when the class is defined (ours come from REDIS_URL and the
+ * configuration at start), and it closes them with no time limit. See docs/decisions/001.
  */
 @Injectable()
 export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
