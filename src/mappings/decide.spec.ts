@@ -57,3 +57,24 @@ describe('pop decisions', () => {
     expect(shouldLookUp(record(), mapping()).yes).toBe(true);
   });
 });
+
+describe('what a yes carries', () => {
+  it('a lookup decision names the connection and the parsed number', () => {
+    const d = shouldLookUp(record(), mapping({ connection: 'sf-eu' }));
+    expect(d).toMatchObject({ yes: true, connection: 'sf-eu', query: { e164: '+15551234567' } });
+  });
+
+  it('a number that cannot be parsed is not looked up', () => {
+    expect(shouldLookUp(record({ remoteNumber: 'abc' }), mapping())).toEqual({ yes: false, reason: 'not a phone number' });
+  });
+
+  it('reuses a query already parsed for the same number, and only for it', () => {
+    const parsed = { number: '0015551234567', query: { raw: 'x', digits: '1', forms: ['1'] } };
+    expect(shouldLookUp(record(), mapping(), parsed)).toMatchObject({ yes: true, query: parsed.query });
+    expect(shouldLookUp(record(), mapping(), { ...parsed, number: '0015550000000' })).toMatchObject({ yes: true, query: { e164: '+15551234567' } });
+  });
+
+  it('a log decision names the connection', () => {
+    expect(shouldLog(record(), mapping({ connection: 'hs' }))).toEqual({ yes: true, connection: 'hs' });
+  });
+});
