@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { ResolvedMapping } from '../mappings/resolve-mapping';
 import { CallRecord } from './call-record';
@@ -11,7 +11,7 @@ import { CardOffers } from './wrap-up';
  */
 @Injectable()
 export class CardService {
-  constructor(private readonly crm: CrmRegistry) {}
+  constructor(@Inject(CrmRegistry) private readonly crm: Pick<CrmRegistry, 'displayName' | 'names' | 'get' | 'dispositions'>) {}
 
   labels(mapping: ResolvedMapping): CallUpdate['labels'] {
     const labels: NonNullable<CallUpdate['labels']> = {};

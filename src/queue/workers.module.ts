@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { CallsModule } from '../calls/calls.module';
 import { CardService } from '../calls/card.service';
+import { CALL_LOG_PROVIDERS } from '../calls/log';
+import { SCREEN_POP_PROVIDERS } from '../calls/pop';
 import { CrmModule } from '../crm/crm.module';
 import { MappingsModule } from '../mappings/mappings.module';
 import { QueueModule } from './queue.module';
@@ -14,6 +16,8 @@ import { WorkerHostService } from './worker-host.service';
   imports: [CallsModule, CrmModule, MappingsModule, QueueModule],
   providers: [
     CardService,
+    ...SCREEN_POP_PROVIDERS,
+    ...CALL_LOG_PROVIDERS,
     ScreenPopProcessor,
     CallLogProcessor,
     {
