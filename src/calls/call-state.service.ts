@@ -33,7 +33,7 @@ export const RECENT_CALLS_KEPT = 1000;
  * write.
  *
  * Ingest makes one write per event: the event's screen-pop job, which carries it. The pop job's
- * first step keeps the event here (`get` with the job's event); a call-log job that finds its leg's
+ * first step keeps the event here (`keepEvent`); a call-log job that finds its leg's
  * events not kept yet (the screen-pop queue is behind) keeps them from their pending jobs
  * (`keep`). After that nothing reads a job for its event, so cleaning BullMQ's completed or failed
  * jobs (the dashboard's Clean) loses nothing.
@@ -56,20 +56,25 @@ export class CallStateService {
     return this.keys.call(callId, extension);
   }
 
+  /** The call's record, or undefined when none of its events is kept. */
+  async get(callId: string, extension: string): Promise<CallRecord | undefined> {
+    return this.fold(callId, extension, await this.redis.hgetall(this.key(callId, extension)));
+  }
+
   /**
-   * The call's record, or undefined when none of its events is kept. `including` is an event the
-   * caller holds (a pop job's own): it is kept first, unless the hash has that event already (a
-   * redelivery keeps the first copy), in the same round trip as the read.
+   * A pop job's first step: keeps the job's event (unless the hash has that event already: a
+   * redelivery keeps the first copy) and reads the call's record back, in one round trip.
    */
-  async get(callId: string, extension: string, including?: CallEvent): Promise<CallRecord | undefined> {
-    const key = this.key(callId, extension);
-    if (!including) return this.fold(callId, extension, await this.redis.hgetall(key));
-    const [, , [, fields]] = (await this.redis.multi().hsetnx(key, including.type, encodeEvent(including)).pexpire(key, this.ttlMs).hgetall(key).exec()) as [
+  async keepEvent(event: CallEvent): Promise<CallRecord> {
+    const key = this.key(event.callId, event.extension);
+    const [, , [, fields]] = (await this.redis.multi().hsetnx(key, event.type, encodeEvent(event)).pexpire(key, this.ttlMs).hgetall(key).exec()) as [
       unknown,
       unknown,
       [Error | null, Record<string, string>],
     ];
-    return this.fold(callId, extension, fields);
+    const record = this.fold(event.callId, event.extension, fields);
+    if (!record) throw new Error(`the ${event.type} event just kept is not in the call state`);
+    return record;
   }
 
   /** Keeps events of one (CallID, extension) that the hash lacks (those it has stay as they are); returns the record. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CallsModule } from '../calls/calls.module';
 import { CardService } from '../calls/card.service';
 import { CALL_LOG_PROVIDERS } from '../calls/log';
+import { PendingEvents } from '../calls/log/pending-events';
 import { SCREEN_POP_PROVIDERS } from '../calls/pop';
 import { CrmModule } from '../crm/crm.module';
 import { MappingsModule } from '../mappings/mappings.module';
@@ -9,6 +10,7 @@ import { QueueModule } from './queue.module';
 import { CallLogProcessor } from './call-log.processor';
 import { JOB_PROCESSORS, JobProcessor } from './job-processor';
 import { ScreenPopProcessor } from './screen-pop.processor';
+import { PendingPopEvents } from './pending-pop-events';
 import { WorkerHostService } from './worker-host.service';
 
 /** Loaded when ROLE is worker or all: one processor per queue, run by the worker host. */
@@ -18,6 +20,8 @@ import { WorkerHostService } from './worker-host.service';
     CardService,
     ...SCREEN_POP_PROVIDERS,
     ...CALL_LOG_PROVIDERS,
+    // A call-log job keeps the events its leg's pop jobs still carry (the screen-pop queue is behind).
+    { provide: PendingEvents, useClass: PendingPopEvents },
     ScreenPopProcessor,
     CallLogProcessor,
     {

@@ -7,7 +7,8 @@ import { Disposition } from '../../crm/provider-definition';
 import { Mappings } from '../../mappings/mapping.schema';
 import { resolveMapping, ResolvedMapping } from '../../mappings/resolve-mapping';
 import { MetricsService } from '../../metrics/metrics.service';
-import { CallRecord } from '../call-record';
+import { CallEvent, EventType } from '../../ingest/call-event';
+import { CallRecord, foldCallRecord } from '../call-record';
 import { StoredWrapUp } from '../call-state.service';
 import { CallUpdate } from '../call-update.publisher';
 import { CardService } from '../card.service';
@@ -97,6 +98,12 @@ class FakeCallState {
   }
   get(callId: string, extension: string): Promise<CallRecord | undefined> {
     return Promise.resolve(this.records.get(`${callId}|${extension}`));
+  }
+  /** Holds records, not events: the events kept for a leg replace its record by their fold. */
+  keep(callId: string, extension: string, events: CallEvent[]): Promise<CallRecord | undefined> {
+    const record = foldCallRecord(Object.fromEntries(events.map((e) => [e.type, e])));
+    if (record) this.put(record);
+    return Promise.resolve(record);
   }
   legs(callId: string, extension: string): Promise<CallRecord[]> {
     const all = [...this.records.values()].filter((r) => r.callId === callId);
@@ -188,7 +195,9 @@ function harness(opts: { mappings?: Partial<Mappings>; wrapUpWindowSeconds?: num
   const outcomes = new LogOutcomes(calls, metrics, cards, log);
   const ledger = new LogLedger(redis, { redisPrefix: 'test' });
   const callCrm = new CallCrm(registry, lookups, { logCall: (_c, input) => crm.logCall(input) }, metrics, mappingService, log);
-  const find = new FindCallToLog(calls, mappingService, outcomes);
+  // Events whose screen-pop jobs have not run yet, by `callId|extension`.
+  const pending = new Map<string, CallEvent[]>();
+  const find = new FindCallToLog(calls, mappingService, outcomes, { of: (c, e) => Promise.resolve(pending.get(`${c}|${e}`) ?? []) });
   const guard = new CrmWriteGuard(pauseService, outcomes, log);
   const followUp = new FollowUpMissedCall(callCrm, ledger, log);
   const update = new UpdateLoggedCall(ledger, callCrm, calls, cards, outcomes, log);
@@ -204,7 +213,7 @@ function harness(opts: { mappings?: Partial<Mappings>; wrapUpWindowSeconds?: num
     liveJobs.add(id);
     return { id, callId: 'call1', extension, mayExist: false, attempt: 1, attempts: 3, exists: (other) => Promise.resolve(liveJobs.has(other)), ...over };
   };
-  return { crm, calls, redis, published, queuedUpdates, pauses, liveJobs, metrics, logCall, updateCall, ledger, job };
+  return { crm, calls, redis, published, queuedUpdates, pauses, liveJobs, metrics, logCall, updateCall, ledger, job, pending };
 }
 
 const outcomeOf = (step: LogStep) => step as CallLogOutcome;
@@ -266,6 +275,28 @@ describe(LogCall.name, () => {
       expect(outcomeOf(await h.logCall.run(h.job('0003*204')))).toMatchObject({ status: 'logged' });
       expect(h.crm.activities.size).toBe(1);
     });
+  });
+
+  it('a leg whose pop jobs have not run yet (the screen-pop queue is behind) is logged from the events they carry, and keeps them', async () => {
+    const h = harness();
+    const event = (type: EventType, at: number, status?: string): CallEvent => ({
+      id: `${type}-call1-0003~2A210`,
+      type,
+      callId: 'call1',
+      flow: 'IN',
+      extension: '0003*210',
+      callerNumber: CALLER,
+      calledExtension: '0003*210',
+      status,
+      extra: {},
+      receivedAt: at,
+    });
+    h.pending.set('call1|0003*210', [event('dial-in', T0, 'CALLING'), event('answer-in', T0 + 2000), event('hangup', T0 + 32_000, 'ANSWER')]);
+
+    expect(outcomeOf(await h.logCall.run(h.job('0003*210')))).toMatchObject({ status: 'logged' });
+    const [activity] = h.crm.activities.values();
+    expect(activity.record).toMatchObject({ outcome: 'answered', talkSeconds: 30, remoteNumber: CALLER });
+    expect((await h.calls.get('call1', '0003*210'))?.outcome).toBe('answered');
   });
 
   it('a call already marked as logged is not written again (a replayed job)', async () => {

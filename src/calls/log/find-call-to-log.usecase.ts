@@ -6,6 +6,7 @@ import { CallRecord } from '../call-record';
 import { CallStateService } from '../call-state.service';
 import { CallLogOutcome, CallToLog } from './call-to-log';
 import { LogOutcomes } from './log-outcomes';
+import { PendingEvents } from './pending-events';
 
 /** The call to log and the job's own leg; or what the job did instead (noted on the leg). */
 export type FoundCall = { call: CallToLog; leg: CallRecord } | { outcome: CallLogOutcome };
@@ -18,9 +19,10 @@ export type FoundCall = { call: CallToLog; leg: CallRecord } | { outcome: CallLo
 @Injectable()
 export class FindCallToLog {
   constructor(
-    @Inject(CallStateService) private readonly calls: Pick<CallStateService, 'get' | 'legs'>,
+    @Inject(CallStateService) private readonly calls: Pick<CallStateService, 'get' | 'legs' | 'keep'>,
     @Inject(MappingService) private readonly mappings: Pick<MappingService, 'resolve'>,
     private readonly outcomes: LogOutcomes,
+    private readonly pending: PendingEvents,
   ) {}
 
   async find(callId: string, extension: string): Promise<FoundCall> {
@@ -47,8 +49,15 @@ export class FindCallToLog {
     return { call: { record: merged.record, mapping: owner, connection, key, legs: legs.length > 1 ? merged.legs : undefined }, leg: record };
   }
 
-  /** The job's own leg, as the call state holds it. */
-  private readRecord(callId: string, extension: string): Promise<CallRecord | undefined> {
-    return this.calls.get(callId, extension);
+  /**
+   * The job's own leg, as the call state holds it. A log job exists because the leg hung up: a
+   * record without its Hangup means the leg's pop jobs have not run yet (the screen-pop queue is
+   * behind), and the events they carry are kept from them first.
+   */
+  private async readRecord(callId: string, extension: string): Promise<CallRecord | undefined> {
+    const record = await this.calls.get(callId, extension);
+    if (record?.endedAt !== undefined) return record;
+    const pending = await this.pending.of(callId, extension);
+    return pending.length ? this.calls.keep(callId, extension, pending) : record;
   }
 }

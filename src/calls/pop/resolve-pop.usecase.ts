@@ -28,17 +28,14 @@ export class ResolvePop {
   constructor(
     @Inject(MappingService) private readonly mappings: Pick<MappingService, 'resolve'>,
     @Inject(LookupService) private readonly lookups: Pick<LookupService, 'peek'>,
-    @Inject(CallStateService) private readonly calls: Pick<CallStateService, 'get' | 'remember' | 'annotate'>,
+    @Inject(CallStateService) private readonly calls: Pick<CallStateService, 'keepEvent' | 'remember' | 'annotate'>,
   ) {}
 
   async resolve(event: CallEvent): Promise<PopTarget> {
     const mapping = this.mappings.resolve(event.extension);
     const peeked = this.peek(event, mapping);
-    const record = await this.calls.get(event.callId, event.extension, event);
-    if (!record) {
-      await this.calls.remember(event.callId, event.extension, event.receivedAt);
-      return { skipped: 'call record expired' };
-    }
+    // The job's first step: its event is kept in the call state (the job carried it from ingest).
+    const record = await this.calls.keepEvent(event);
     const pop = shouldPop(record, mapping);
     if (!pop.yes) {
       const opensCard = event.type === 'dial-in' || event.type === 'dial-out';
