@@ -48,7 +48,7 @@ export class EventQueueService implements OnApplicationBootstrap {
 
   /** Enqueues the work an event causes. Job ids make a second call with the same event a no-op. */
   async enqueue(event: CallEvent): Promise<void> {
-    const pop = popJob(event, { keepSeconds: this.config.calls.recordTtlHours * 3600 });
+    const pop = popJob(event);
     const adds: Promise<unknown>[] = [this.screenPop.add(pop.name, pop.data, pop.opts)];
     if (event.type === 'hangup') {
       const { workers } = this.config;

@@ -13,7 +13,7 @@ describe('job options', () => {
     const again = hangup('1699.42', '0003*210');
     const other = hangup('1699.42', '0003*211');
     const log = (e: typeof a) => logCallJob(e, { settleMs: 0, attempts: 1, backoffMs: 1000 }).opts.jobId;
-    const pop = (e: typeof a) => popJob(e, { keepSeconds: 3600 }).opts.jobId;
+    const pop = (e: typeof a) => popJob(e).opts.jobId;
     expect(pop(again)).toBe(pop(a));
     expect(log(again)).toBe(log(a));
     expect(log(other)).not.toBe(log(a));

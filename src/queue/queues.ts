@@ -41,7 +41,7 @@ export const POP_JOBS_KEPT_SECONDS = 3600;
  * kept only an hour after it completes (a redelivery within it, e.g. the spool's replay of a write
  * that timed out yet landed, adds nothing and pops nothing).
  */
-export function popJob(event: CallEvent, _unused?: { keepSeconds: number }): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
+export function popJob(event: CallEvent): { name: JobName.Pop; data: PopJobData; opts: JobsOptions } {
   return {
     name: JobName.Pop,
     data: { event },
