@@ -1,11 +1,9 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { CrmMatch, CrmProvider } from '../../src/crm/crm-provider';
 import { hubspotProvider } from '../../src/crm/hubspot';
 import { FakeHubSpot, FakeHubSpotOptions, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { answeredCall } from '../support/call-records';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 const CONNECTED = 'f240bbac-87c9-4f6e-bf70-924b57d47db7';
 const LEFT_VOICEMAIL = 'b2cf5968-551e-4856-9783-52b3da59a7d0';
@@ -19,20 +17,13 @@ const WRONG_NUMBER = '17b47fee-58de-441e-a44c-c6300d46f273';
  */
 describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot)', () => {
   let hs: FakeHubSpot;
-  let redis: Redis;
   let warnings: { event?: string; msg: string }[];
-  const prefix = `thsw${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('thsw');
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
     hubspotProvider.create(
       'hs',
       hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, portalId: 4242, uiDomain: 'app.hubspot.com', ...settings }),
-      {
-        secret: () => 'pat-test-token',
-        redis,
-        keyPrefix: `${prefix}:crm:hs`,
-        logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
-        configDir: '.',
-      },
+      store.deps('hs', { secret: () => 'pat-test-token', logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) }) }),
     );
   const contact = (id: string): CrmMatch => ({ connection: 'hs', recordType: 'contact', id, displayName: `Contact ${id}`, url: `https://app.hubspot.com/contacts/4242/record/0-1/${id}` });
   const start = async (opts: FakeHubSpotOptions = {}) => {
@@ -41,18 +32,11 @@ describe('HubSpot desk writes (real @hubspot/api-client against the fake HubSpot
   };
   const associatedContacts = (callId: string) => (hs.calls().find((c) => c.id === callId)?.associations ?? []).map((a) => a.to.id);
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(async () => {
     warnings = [];
     await start();
   });
   afterEach(() => hs.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${prefix}:*`);
-    redis.disconnect();
-  });
 
   it("offers HubSpot's six default call outcomes, each stored as its outcome id", () => {
     expect(hubspotProvider.defaultDispositions?.map((d) => [d.label, d.value])).toEqual([

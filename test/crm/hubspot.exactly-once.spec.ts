@@ -1,5 +1,3 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { CallRecord } from '../../src/calls/call-record';
@@ -10,7 +8,7 @@ import { phoneQuery } from '../../src/crm/phone';
 import { FakeHubSpot, FakeHubSpotOptions, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { FakeRequest } from '../fakes/fake-server';
 import { answeredCall } from '../support/call-records';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 const record = (over: Partial<CallRecord> = {}): CallRecord => answeredCall({ answeredAt: undefined, ringSeconds: undefined, talkSeconds: undefined, outcome: 'missed', ...over });
 const input = (key: string, mayExist?: boolean): CallLogInput => ({ key, record: record(), subject: 's', description: 'd', mayExist });
@@ -24,17 +22,17 @@ const LAG = { searchLagMs: 60_000 };
  */
 describe('HubSpot exactly once, search lag or not', () => {
   let hs: FakeHubSpot;
-  let redis: Redis;
   let logLines: string[];
-  const prefix = `thx${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('thx');
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
-    hubspotProvider.create('hs', hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, ...settings }), {
-      secret: () => 'pat-test-token',
-      redis,
-      keyPrefix: `${prefix}:crm:hs`,
-      logger: pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) })),
-      configDir: '.',
-    });
+    hubspotProvider.create(
+      'hs',
+      hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, ...settings }),
+      store.deps('hs', {
+        secret: () => 'pat-test-token',
+        logger: pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) })),
+      }),
+    );
   const start = async (opts: FakeHubSpotOptions = {}) => {
     hs = await startFakeHubSpot(opts);
     hs.addOwner({ id: '77', email: 'ann@example.com' });
@@ -43,17 +41,10 @@ describe('HubSpot exactly once, search lag or not', () => {
   const creates = (r: FakeRequest) => r.method === 'POST' && (r.path === '/crm/v3/objects/calls' || r.path === '/crm/v3/objects/calls/batch/create');
   const callsWithKey = (key: string) => hs.calls().filter((c) => c.properties.voipnow_call_key === key);
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(() => {
     logLines = [];
   });
   afterEach(() => hs.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${prefix}:*`);
-    redis.disconnect();
-  });
 
   it('creates the call key property unique, so HubSpot itself can refuse a second call with the same key', async () => {
     await start();

@@ -1,28 +1,22 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
 import { hubspotProvider } from '../../src/crm/hubspot';
 import { phoneQuery } from '../../src/crm/phone';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
 import { answeredCall } from '../support/call-records';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 const record = answeredCall;
 
 describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)', () => {
   let hs: FakeHubSpot;
-  let redis: Redis;
-  const prefix = `ths${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('ths');
   const secrets: Record<string, string> = { HS_TOKEN: 'pat-test-token', HS_CLIENT_SECRET: 'shh', HS_REFRESH: 'refresh-1' };
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
-    hubspotProvider.create('hs', hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, ...settings }), {
-      secret: (n) => secrets[n],
-      redis,
-      keyPrefix: `${prefix}:crm:hs`,
-      logger: pino({ level: 'silent' }),
-      configDir: '.',
-    });
+    hubspotProvider.create(
+      'hs',
+      hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, ...settings }),
+      store.deps('hs', { secret: (n) => secrets[n] }),
+    );
   const query = phoneQuery('0015551234567', 'US')!;
 
   beforeEach(async () => {
@@ -30,13 +24,6 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     hs.addOwner({ id: '77', email: 'ann@example.com', firstName: 'Ann' });
   });
   afterEach(() => hs.close());
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
-  afterAll(async () => {
-    await dropKeys(redis, `${prefix}:*`);
-    redis.disconnect();
-  });
 
   it('finds the contact stored as (555) 123-4567 when VoipNow sends 0015551234567, with its record URL', async () => {
     const id = hs.addContact({ firstname: 'Jane', lastname: 'Roe', company: 'Acme', phone: '(555) 123-4567', hubspot_owner_id: '77' });
@@ -60,13 +47,11 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     const eu = await startFakeHubSpot({ uiDomain: 'app-eu1.hubspot.com', portalId: 999 });
     try {
       const id = eu.addContact({ firstname: 'Eu', phone: '(555) 123-4567' });
-      const p = hubspotProvider.create('eu', hubspotProvider.settings.parse({ type: 'hubspot', basePath: eu.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' } }), {
-        secret: (n) => secrets[n],
-        redis,
-        keyPrefix: `${prefix}:eu`,
-        logger: pino({ level: 'silent' }),
-        configDir: '.',
-      });
+      const p = hubspotProvider.create(
+        'eu',
+        hubspotProvider.settings.parse({ type: 'hubspot', basePath: eu.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' } }),
+        store.deps('eu', { secret: (n) => secrets[n] }),
+      );
       expect((await p.findContactsByPhone(query))[0].url).toBe(`https://app-eu1.hubspot.com/contacts/999/record/0-1/${id}`);
     } finally {
       await eu.close();

@@ -1,11 +1,9 @@
-import Redis from 'ioredis';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import pino from 'pino';
+import { generateKeyPairSync } from 'node:crypto';
 import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -13,38 +11,22 @@ const pem = (k: typeof keys) => k.privateKey.export({ type: 'pkcs8', format: 'pe
 
 describe('Salesforce OAuth flows and sessions (real jsforce against the fake Salesforce)', () => {
   let sf: FakeSalesforce;
-  let redis: Redis;
-  let prefix: string;
-  const runPrefix = `tsf${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('tsf', { prefixPerTest: true });
   let secrets: Record<string, string>;
   const refreshAuth = { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' };
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
-    salesforceProvider.create('sf', salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: refreshAuth, ...settings }), {
-      secret: (n) => secrets[n],
-      redis,
-      keyPrefix: prefix,
-      logger: pino({ level: 'silent' }),
-      configDir: '.',
-    });
+    salesforceProvider.create('sf', salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: refreshAuth, ...settings }), store.deps('sf', { secret: (n) => secrets[n] }));
   const start = async (opts: FakeSalesforceOptions = {}) => {
     sf = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, jwtUsers: ['integration@acme.example'], ...opts });
   };
   const tokenPosts = () => sf.count('POST', '/services/oauth2/token');
   const query = phoneQuery('0015551234567', 'US')!;
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(async () => {
-    prefix = `${runPrefix}:${randomBytes(3).toString('hex')}:crm:sf`;
     secrets = { SF_SECRET: 'secret-1', SF_REFRESH: '5Aep861-refresh-1', SF_KEY: pem(keys) };
     await start();
   });
   afterEach(() => sf.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${runPrefix}:*`);
-    redis.disconnect();
-  });
 
   it('one grant for five concurrent lookups, and one more when the session expires', async () => {
     sf.add('Contact', { Name: 'Jane', Phone: '(555) 123-4567' });
@@ -86,7 +68,7 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     await sf.close();
     await start({ rotateRefreshTokens: true, refreshTokens: ['5Aep861-refresh-1', '5Aep861-reauthorised'] });
     await make().findContactsByPhone(query);
-    await redis.del(`${prefix}:session`);
+    await store.redis.del(`${store.keyPrefix('sf')}:session`);
     secrets.SF_REFRESH = '5Aep861-reauthorised';
     await make().findContactsByPhone(query);
     expect(sf.requests.filter((r) => r.path === '/services/oauth2/token').map((r) => r.body.refresh_token)).toEqual(['5Aep861-refresh-1', '5Aep861-reauthorised']);
@@ -144,7 +126,7 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     await expect(p.findContactsByPhone(query)).resolves.toHaveLength(1);
     expect(sf.requests.find((r) => r.path === '/services/oauth2/token')!.body).toEqual({ grant_type: 'client_credentials', client_id: 'client-1', client_secret: 'secret-1' });
     secrets.SF_SECRET = 'wrong';
-    await redis.del(`${prefix}:session`);
+    await store.redis.del(`${store.keyPrefix('sf')}:session`);
     await expect(make({ auth: { flow: 'client-credentials', clientId: 'client-1', clientSecretEnv: 'SF_SECRET' } }).findContactsByPhone(query)).rejects.toMatchObject({
       kind: 'auth',
       opts: { code: 'invalid_client' },

@@ -1,11 +1,8 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { CrmMatch, CrmProvider } from '../../src/crm/crm-provider';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { answeredCall } from '../support/call-records';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 /**
  * What the agent's desk writes to Salesforce, through real jsforce against the fake org:
@@ -14,9 +11,7 @@ import { dropKeys } from '../support/redis-keys';
  */
 describe('Salesforce desk writes (real jsforce against the fake Salesforce)', () => {
   let sf: FakeSalesforce;
-  let redis: Redis;
-  let prefix: string;
-  const runPrefix = `tsfw${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('tsfw', { prefixPerTest: true });
   const secrets: Record<string, string> = { SF_SECRET: 'secret-1', SF_REFRESH: '5Aep861-refresh-1' };
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
     salesforceProvider.create(
@@ -27,7 +22,7 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
         auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' },
         ...settings,
       }),
-      { secret: (n) => secrets[n], redis, keyPrefix: prefix, logger: pino({ level: 'silent' }), configDir: '.' },
+      store.deps('sf', { secret: (n) => secrets[n] }),
     );
   const match = (recordType: string, id: string): CrmMatch => ({ connection: 'sf', recordType, id, displayName: `${recordType} ${id}` });
   let ann: string;
@@ -35,11 +30,7 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
   let acme: string;
   let lead: string;
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(async () => {
-    prefix = `${runPrefix}:${randomBytes(3).toString('hex')}:crm:sf`;
     sf = await startFakeSalesforce();
     ann = sf.add('User', { Name: 'Ann Agent', Email: 'ann@example.com', IsActive: true });
     acme = sf.add('Account', { Name: 'Acme', Phone: '(555) 123-0000' });
@@ -47,10 +38,6 @@ describe('Salesforce desk writes (real jsforce against the fake Salesforce)', ()
     lead = sf.add('Lead', { Name: 'Lee Lead', Company: 'Initech', Phone: '(555) 777-0000', IsConverted: false });
   });
   afterEach(() => sf.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${runPrefix}:*`);
-    redis.disconnect();
-  });
 
   it('offers Connected, Left voicemail, No answer, Busy, Wrong number and Follow-up needed, each stored as its own text', () => {
     expect(salesforceProvider.defaultDispositions).toEqual([

@@ -1,48 +1,29 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { CrmMatch, CrmProvider, PhoneQuery } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, startFakeSalesforce } from '../fakes/fake-salesforce';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 /** Batched SOSL lookups and Leads for unknown callers, real jsforce against the fake Salesforce. */
 describe('Salesforce batched lookups and createContact', () => {
   let sf: FakeSalesforce;
-  let redis: Redis;
-  let prefix: string;
-  const runPrefix = `tsl${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('tsl', { prefixPerTest: true });
   const make = (settings: Record<string, unknown> = {}): CrmProvider =>
     salesforceProvider.create(
       'sf',
       salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'S', refreshTokenEnv: 'R' }, ...settings }),
-      {
-        secret: (n) => ({ S: 'secret-1', R: '5Aep861-refresh-1' })[n]!,
-        redis,
-        keyPrefix: prefix,
-        logger: pino({ level: 'silent' }),
-        configDir: '.',
-      },
+      store.deps('sf', { secret: (n) => ({ S: 'secret-1', R: '5Aep861-refresh-1' })[n]! }),
     );
   const q = (n: string): PhoneQuery => phoneQuery(n, 'US')!;
   const searches = () => sf.requests.filter((r) => r.path.endsWith('/search'));
   const ids = (matches: CrmMatch[][]) => matches.map((ms) => ms.map((m) => m.id));
   let ann: string;
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(async () => {
-    prefix = `${runPrefix}:${randomBytes(3).toString('hex')}:crm:sf`;
     sf = await startFakeSalesforce();
     ann = sf.add('User', { Name: 'Ann Agent', Email: 'ann@example.com', IsActive: true });
   });
   afterEach(() => sf.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${runPrefix}:*`);
-    redis.disconnect();
-  });
 
   describe('findContactsByPhones', () => {
     it('one SOSL search for several numbers; each record goes back to the number its phone fields hold, ranked as a single lookup ranks', async () => {

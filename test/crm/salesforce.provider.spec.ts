@@ -1,52 +1,36 @@
-import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { CrmError, CrmProvider } from '../../src/crm/crm-provider';
 import { phoneQuery } from '../../src/crm/phone';
 import { RequestBudgetHandle } from '../../src/crm/request-budget';
 import { salesforceProvider } from '../../src/crm/salesforce';
 import { FakeSalesforce, FakeSalesforceOptions, startFakeSalesforce } from '../fakes/fake-salesforce';
 import { answeredCall } from '../support/call-records';
-import { dropKeys } from '../support/redis-keys';
+import { useProviderRedis } from '../support/crm-provider-fixture';
 
 const record = answeredCall;
 
 describe('Salesforce provider (real jsforce against the fake Salesforce)', () => {
   let sf: FakeSalesforce;
-  let redis: Redis;
-  let prefix: string;
-  const runPrefix = `tsf${randomBytes(3).toString('hex')}`;
+  const store = useProviderRedis('tsf', { prefixPerTest: true });
   let secrets: Record<string, string>;
   const refreshAuth = { flow: 'refresh-token', clientId: 'client-1', clientSecretEnv: 'SF_SECRET', refreshTokenEnv: 'SF_REFRESH' };
   const make = (settings: Record<string, unknown> = {}, budget?: RequestBudgetHandle): CrmProvider =>
-    salesforceProvider.create('sf', salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: refreshAuth, ...settings }), {
-      budget,
-      secret: (n) => secrets[n],
-      redis,
-      keyPrefix: prefix,
-      logger: pino({ level: 'silent' }),
-      configDir: '.',
-    });
+    salesforceProvider.create(
+      'sf',
+      salesforceProvider.settings.parse({ type: 'salesforce', loginUrl: sf.url, auth: refreshAuth, ...settings }),
+      store.deps('sf', { budget, secret: (n) => secrets[n] }),
+    );
   const start = async (opts: FakeSalesforceOptions = {}) => {
     sf = await startFakeSalesforce(opts);
   };
   const query = phoneQuery('0015551234567', 'US')!;
   let ann: string;
 
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  });
   beforeEach(async () => {
-    prefix = `${runPrefix}:${randomBytes(3).toString('hex')}:crm:sf`;
     secrets = { SF_SECRET: 'secret-1', SF_REFRESH: '5Aep861-refresh-1' };
     await start();
     ann = sf.add('User', { Name: 'Ann Agent', Email: "ann.o'neil@example.com", IsActive: true });
   });
   afterEach(() => sf.close());
-  afterAll(async () => {
-    await dropKeys(redis, `${runPrefix}:*`);
-    redis.disconnect();
-  });
 
   it('finds the contact stored as (555) 123-4567 when VoipNow sends 0015551234567 or +15551234567, with its Lightning URL', async () => {
     const acct = sf.add('Account', { Name: 'Acme' });
