@@ -6,6 +6,8 @@ import { BudgetLimits, RequestBudgetHandle } from './request-budget';
 
 /** How long a lookup may take when a connection sets no `lookupTimeoutMs`. */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 8000;
+/** The largest `lookupTimeoutMs` a connection may set (a hard ceiling on one lookup can be this, and cut none its connection allows). */
+export const MAX_LOOKUP_TIMEOUT_MS = 30_000;
 
 /**
  * `lookupTimeoutMs`, as every CRM type with remote lookups takes it: how long a lookup (search and
@@ -13,7 +15,7 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 8000;
  * past the budget the card shows "Looking up…" and fills in when the CRM answers, so a time-out at
  * the budget would leave it unfilled. Writes get longer (`writeTimeoutMs`).
  */
-export const lookupTimeoutSetting = z.number().int().min(100).max(30_000).default(DEFAULT_LOOKUP_TIMEOUT_MS);
+export const lookupTimeoutSetting = z.number().int().min(100).max(MAX_LOOKUP_TIMEOUT_MS).default(DEFAULT_LOOKUP_TIMEOUT_MS);
 
 /** Requests other than lookups (writes, grants, batched searches): twice the lookup's time-out, at least 15 s. */
 export function writeTimeoutMs(lookupTimeoutMs: number): number {
