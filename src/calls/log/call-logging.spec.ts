@@ -7,6 +7,7 @@ import { Disposition } from '../../crm/provider-definition';
 import { Mappings } from '../../mappings/mapping.schema';
 import { resolveMapping, ResolvedMapping } from '../../mappings/resolve-mapping';
 import { MetricsService } from '../../metrics/metrics.service';
+import { RedisKeys } from '../../redis/redis-keys';
 import { CallEvent, EventType } from '../../ingest/call-event';
 import { CallRecord, foldCallRecord } from '../call-record';
 import { StoredWrapUp } from '../call-state.service';
@@ -193,7 +194,7 @@ function harness(opts: { mappings?: Partial<Mappings>; wrapUpWindowSeconds?: num
 
   const cards = new LoggedCallCards(calls, mappingService, updates, new CardService(registry));
   const outcomes = new LogOutcomes(calls, metrics, cards, log);
-  const ledger = new LogLedger(redis, { redisPrefix: 'test' });
+  const ledger = new LogLedger(redis, new RedisKeys('test'));
   const callCrm = new CallCrm(registry, lookups, { logCall: (_c, input) => crm.logCall(input) }, metrics, mappingService, log);
   // Events whose screen-pop jobs have not run yet, by `callId|extension`.
   const pending = new Map<string, CallEvent[]>();

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_ENV } from '../../config/config.tokens';
-import { AppEnv } from '../../config/env';
 import { SHARED_REDIS } from '../../redis/redis.tokens';
-import { LoggedMarker, loggedMarkerKey, logClaimKey } from '../activity-keys';
+import { RedisKeys } from '../../redis/redis-keys';
+import { LoggedMarker } from '../activity-keys';
 import { CallToLog, LogJob } from './call-to-log';
 
 const MARKER_TTL_SECONDS = 30 * 24 * 3600;
@@ -22,7 +21,7 @@ export interface LedgerRedis {
 export class LogLedger {
   constructor(
     @Inject(SHARED_REDIS) private readonly redis: LedgerRedis,
-    @Inject(APP_ENV) private readonly env: Pick<AppEnv, 'redisPrefix'>,
+    private readonly keys: RedisKeys,
   ) {}
 
   /**
@@ -31,7 +30,7 @@ export class LogLedger {
    * from the queue) passes to the next job that asks. Returns why this job stands down, or undefined.
    */
   async claim(job: Pick<LogJob, 'id' | 'exists'>, call: CallToLog): Promise<string | undefined> {
-    const key = logClaimKey(this.env.redisPrefix, call.connection, call.key);
+    const key = this.keys.logClaim(call.connection, call.key);
     const holder = await this.redis.set(key, job.id, 'EX', MARKER_TTL_SECONDS, 'NX', 'GET');
     if (holder === null || holder === job.id) return undefined;
     if (!(await job.exists(holder))) {
@@ -60,10 +59,10 @@ export class LogLedger {
   }
 
   private markerKey(call: CallToLog): string {
-    return loggedMarkerKey(this.env.redisPrefix, call.connection, call.key);
+    return this.keys.loggedMarker(call.connection, call.key);
   }
 
   private followUpKey(call: CallToLog): string {
-    return `${this.markerKey(call)}:follow-up`;
+    return this.keys.loggedFollowUp(call.connection, call.key);
   }
 }
