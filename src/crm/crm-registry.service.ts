@@ -25,8 +25,8 @@ export class CrmRegistry implements OnApplicationShutdown {
     @Inject(APP_ENV) private readonly env: AppEnv,
     store: ConfigStore,
     @Inject(LOGGER) private readonly log: Logger,
-    /** @deprecated inject SHARED_REDIS instead: kept while the call-log worker and MappingService still read it here. */
-    @Inject(SHARED_REDIS) readonly redis: RedisClient,
+    // Handed to the providers (their session, token and lock keys) and the request budgets.
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     this.load(store.current);

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_ENV } from '../config/config.tokens';
 import { ConfigStore } from '../config/config.store';
-import { AppEnv } from '../config/env';
+import { RedisClient } from '../redis/redis-connection';
+import { RedisKeys } from '../redis/redis-keys';
+import { SHARED_REDIS } from '../redis/redis.tokens';
 import { CrmError } from '../crm/crm-provider';
 import { CrmRegistry } from '../crm/crm-registry.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -18,8 +19,9 @@ export class MappingService {
 
   constructor(
     private readonly store: ConfigStore,
-    @Inject(APP_ENV) private readonly env: AppEnv,
     private readonly crm: CrmRegistry,
+    private readonly keys: RedisKeys,
+    @Inject(SHARED_REDIS) private readonly redis: RedisClient,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -39,8 +41,8 @@ export class MappingService {
     if ('id' in owner) return owner.id;
     const connection = mapping.connection;
     const email = owner.email.toLowerCase();
-    const key = `${this.env.redisPrefix}:owner:${connection}:${email}`;
-    const cached = await this.crm.redis.get(key);
+    const key = this.keys.owner(connection, email);
+    const cached = await this.redis.get(key);
     if (cached) return cached;
     let pending = this.ownerLookups.get(key);
     if (!pending) {
@@ -59,7 +61,7 @@ export class MappingService {
     if (!id) {
       throw new CrmError('permanent', `No CRM user with e-mail ${email} in connection "${connection}" (owner in mappings.${rule}): fix the mapping or the CRM user, then replay.`);
     }
-    await this.crm.redis.set(key, id, 'EX', OWNER_TTL_SECONDS);
+    await this.redis.set(key, id, 'EX', OWNER_TTL_SECONDS);
     return id;
   }
 }

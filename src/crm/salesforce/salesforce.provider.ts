@@ -1,3 +1,4 @@
+import { CrmConnectionKeys } from '../../redis/redis-keys';
 import { Connection, QueryResult, Record as SfRecord } from 'jsforce';
 import { maskNumber } from '../../logging/logger';
 import { withTimeout } from '../../common/with-timeout';
@@ -156,7 +157,7 @@ export class SalesforceProvider implements CrmProvider {
    * is returned instead of creating a second.
    */
   async createContact(input: NewContactInput): Promise<CrmMatch> {
-    const lockKey = `${this.deps.keyPrefix}:new-lead:${input.number.replace(/\D/g, '') || input.number}`;
+    const lockKey = new CrmConnectionKeys(this.deps.keyPrefix).newLead(input.number);
     return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings.lookupTimeoutMs), 'Another worker is still creating a Lead for this number; the call will be retried.', async () => {
       const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
       const base = () => this.lightning()!;
