@@ -1,3 +1,4 @@
+import { CONNECTION_DEFAULTS } from '../config/config.schema';
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ConfigStore } from '../config/config.store';
@@ -42,7 +43,7 @@ export class CrmBatcher {
   private loadersFor(connection: string, provider: CrmProvider): Loaders {
     let loaders = this.loaders.get(provider);
     if (loaders) return loaders;
-    const settings = this.store.current.connections[connection]?.batch ?? { maxSize: 100, lingerMs: 250 };
+    const settings = this.store.current.connections[connection]?.batch ?? CONNECTION_DEFAULTS.batch;
     const maxBatchSize = Math.min(settings.maxSize, provider.maxBatch ?? 1);
     const options = {
       cache: false,

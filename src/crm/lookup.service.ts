@@ -1,3 +1,5 @@
+import { CONNECTION_DEFAULTS } from '../config/config.schema';
+import { MAX_LOOKUP_TIMEOUT_MS } from './provider-definition';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigStore } from '../config/config.store';
 import { MetricsService } from '../metrics/metrics.service';
@@ -29,7 +31,7 @@ const LANDED_KEEP_MS = 5000;
  * Hard ceiling on one lookup, for a provider that ignores its own time-out: the largest
  * `lookupTimeoutMs` a connection may set, so it never cuts a lookup its connection allows.
  */
-export const LOOKUP_CEILING_MS = 30_000;
+export const LOOKUP_CEILING_MS = MAX_LOOKUP_TIMEOUT_MS;
 
 /**
  * CRM lookups with a Redis cache (found records for minutes, "not found" for a minute) and one
@@ -145,7 +147,7 @@ export class LookupService {
   }
 
   private cache(connection: string): { hitSeconds: number; missSeconds: number } {
-    return this.store.current.connections[connection]?.cache ?? { hitSeconds: 600, missSeconds: 60 };
+    return this.store.current.connections[connection]?.cache ?? CONNECTION_DEFAULTS.cache;
   }
 
   private cacheOn(connection: string): boolean {
