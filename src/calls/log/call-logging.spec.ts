@@ -43,7 +43,10 @@ class FakeCrm implements CrmProvider {
   readonly updates: { id: string; patch: ActivityPatch }[] = [];
   readonly tasks = new Map<string, FollowUpInput>();
   writes = 0;
+  taskRequests = 0;
   failNext?: CrmError;
+  /** Runs while an activity is being written (an agent saving a wrap-up at that moment, say). */
+  onWrite?: () => void;
 
   findContactsByPhone(query: PhoneQuery): Promise<CrmMatch[]> {
     return Promise.resolve(this.contacts.filter((c) => c.phone === query.e164));
@@ -52,6 +55,7 @@ class FakeCrm implements CrmProvider {
   logCall(input: CallLogInput): Promise<LoggedActivity> {
     this.writes++;
     this.throwIfFailing();
+    this.onWrite?.();
     const existing = this.activities.get(input.key);
     if (existing) return Promise.resolve({ id: existing.id, created: false });
     const id = `a-${this.activities.size + 1}`;
@@ -66,6 +70,7 @@ class FakeCrm implements CrmProvider {
   }
 
   createTask(input: FollowUpInput): Promise<LoggedActivity> {
+    this.taskRequests++;
     const created = !this.tasks.has(input.key);
     this.tasks.set(input.key, input);
     return Promise.resolve({ id: `t-${input.key}`, created });
@@ -328,6 +333,15 @@ describe(LogCall.name, () => {
     expect((await h.calls.wrapUp('call1', CONNECTION))?.state).toBe('logged');
   });
 
+  it('a wrap-up saved while the activity was being written is queued as an update of it', async () => {
+    const h = harness();
+    h.calls.put(leg('0003*210', { answeredAt: T0 + 1000, outcome: 'answered' }));
+    h.crm.onWrite = () => void h.calls.saveWrapUp('call1', CONNECTION, { notes: 'late', by: '0003*210', savedAt: 5, state: 'saved' });
+    expect(outcomeOf(await h.logCall.run(h.job('0003*210')))).toMatchObject({ status: 'logged' });
+    expect(h.queuedUpdates).toEqual(['call1|0003*210']);
+    expect(h.crm.activities.get('vn-call1')?.description).not.toContain('late');
+  });
+
   it('logs at once when no page watches the extension (nobody can wrap up)', async () => {
     const h = harness({ wrapUpWindowSeconds: 300, watched: false });
     h.calls.put(leg('0003*210', { answeredAt: Date.now() - 10_000, endedAt: Date.now(), outcome: 'answered' }));
@@ -386,6 +400,7 @@ describe(LogCall.name, () => {
     await h.logCall.run(h.job('0003*210', { mayExist: true }));
 
     expect(h.crm.tasks.size).toBe(1);
+    expect(h.crm.taskRequests).toBe(1); // the replay knows the task exists: no second request
     const [task] = h.crm.tasks.values();
     expect(task).toMatchObject({ key: 'vn-call1-follow-up', match: { id: 'c-ann' }, ownerId: 'owner-1', dueAt: T0 + 5000 });
     expect(task.description).toContain('Call activity: a-1');
