@@ -305,6 +305,22 @@ describe(LogCall.name, () => {
     expect((await h.calls.get('call1', '0003*210'))?.outcome).toBe('answered');
   });
 
+  it('with callLogging: per-extension, each extension rung gets its own activity', async () => {
+    const h = harness({ mappings: { defaults: { connection: CONNECTION, actions: { callLogging: 'per-extension' } } } });
+    h.calls.put(leg('0003*204', { endedAt: T0 + 4000 }));
+    h.calls.put(leg('0003*205', { answeredAt: T0 + 4000, endedAt: T0 + 64_000, outcome: 'answered' }));
+    for (const e of ['0003*204', '0003*205']) await h.logCall.run(h.job(e));
+    expect([...h.crm.activities.keys()].sort()).toEqual(['vn-call1-0003~2A204', 'vn-call1-0003~2A205']);
+  });
+
+  it('an unknown caller under unknownCaller: create-contact becomes a record, and the call is logged against it', async () => {
+    const h = harness({ mappings: { defaults: { connection: CONNECTION, actions: { unknownCaller: 'create-contact' } } } });
+    h.calls.put(leg('0003*210', { remoteNumber: '+15550000000', caller: { number: '+15550000000', name: 'Sam Poe' } }));
+    await h.logCall.run(h.job('0003*210'));
+    const [activity] = h.crm.activities.values();
+    expect(activity.match).toMatchObject({ recordType: 'Lead', displayName: 'Sam Poe', phone: '+15550000000' });
+  });
+
   it('a call already marked as logged is not written again (a replayed job)', async () => {
     const h = harness();
     h.calls.put(leg('0003*210', { answeredAt: T0 + 3000, endedAt: T0 + 20_000, outcome: 'answered' }));
