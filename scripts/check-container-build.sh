@@ -18,11 +18,13 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "build stage: the files the Dockerfile copies, into $work/build"
 mkdir -p "$work/build"
-cp package.json package-lock.json tsconfig.json tsconfig.build.json "$work/build/"
+cp package.json package-lock.json tsconfig.json tsconfig.build.json nest-cli.json "$work/build/"
 cp -r src "$work/build/src"
 cd "$work/build"
 PATH="$(dirname "$node_bin"):$PATH" npm install --no-audit --no-fund --prefer-offline --loglevel=error
 PATH="$(dirname "$node_bin"):$root/node_modules/.bin:$PATH" npm run -s build
+# nest-cli.json copies the pages as assets: a build without it has no agent page, panels or console.
+for page in dist/screen-pop/page/agent.html dist/admin/console/console.html; do [ -f "$page" ] || { echo "the build left out $page" >&2; exit 1; }; done
 PATH="$(dirname "$node_bin"):$PATH" npm prune --omit=dev --no-audit --no-fund --loglevel=error
 cmp -s package-lock.json "$root/package-lock.json" || { echo "the build rewrote package-lock.json: run npm install and commit it" >&2; exit 1; }
 
