@@ -45,8 +45,8 @@ export class CallStateService {
   constructor(
     @Inject(CONNECTOR_CONFIG) config: ConnectorConfig,
     private readonly keys: RedisKeys,
-    // The request path's one connection: EventQueueService adds the jobs on it too.
-    @Inject(REQUEST_REDIS) readonly redis: RedisClient,
+    // The request path's connection (ingest adds its jobs on it too): a card's or ops' read fails fast while Redis is away.
+    @Inject(REQUEST_REDIS) private readonly redis: RedisClient,
   ) {
     this.ttlMs = config.calls.recordTtlHours * 3600_000;
   }
