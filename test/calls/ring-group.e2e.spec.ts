@@ -71,6 +71,9 @@ mappings:
   const ringAll = async (callId: string, group: string[]) => {
     for (const ext of group) expect((await send('dial-in', callId, ext, 'CALLING')).status).toBe(202);
   };
+  /** An agent acts on a card, which is there once the event's pop has run (and kept the event). */
+  const cardOf = (callId: string, ext: string, event = 'dial-in') =>
+    eventually(() => updates.find((u) => u.record.callId === callId && u.record.extension === ext && u.event === event), 10_000, `${ext}'s ${event} card`);
   /** Waits for the activity count to reach `n`, then long enough for any stray second one to show. */
   const logged = async (callId: string, n = 1) => {
     await eventually(() => (activities(callId).length >= n ? true : undefined), 20_000, `${n} activities for ${callId}`);
@@ -152,6 +155,7 @@ mappings:
     const id = newCallId();
     const from = '0015559990001';
     for (const ext of ['0003*204', '0003*205']) await sendEvent(t.url, 'dial-in', { ...inbound(id, ext, from), CallStatus: 'CALLING' });
+    await Promise.all(['0003*204', '0003*205'].map((ext) => cardOf(id, ext)));
     const wrapUps = t.app.get(WrapUpService);
     const before = hs.contacts.length;
     const [a, b] = await Promise.all([wrapUps.createContact(id, '0003*204', { name: 'Sam Poe' }), wrapUps.createContact(id, '0003*205', {})]);
@@ -177,6 +181,7 @@ mappings:
       await ringAll(id, ['0003*204', '0003*205']);
       await send('answer-in', id, '0003*205');
       await send('hangup', id, '0003*204', 'CANCEL');
+      await cardOf(id, '0003*205', 'answer-in');
     };
 
     it('saved in the window after Hangup: notes and disposition land with the log, on the one activity', async () => {
@@ -218,6 +223,7 @@ mappings:
       const wrapUps = t.app.get(WrapUpService);
       await send('dial-in', id, '0003*299', 'CALLING');
       await send('answer-in', id, '0003*299');
+      await cardOf(id, '0003*299', 'answer-in');
       await wrapUps.save(id, '0003*299', { notes: 'Important', disposition: 'connected' });
       expect((await wrapUps.save(id, '0003*299', { disposition: '' })).disposition).toBeUndefined();
       // The owner's e-mail matches no HubSpot user: a permanent failure, left for ops to fix and replay.
