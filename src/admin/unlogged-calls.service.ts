@@ -53,7 +53,7 @@ export interface UnloggedCall {
 
 /**
  * Skips that are not "unlogged": a leg of a customer call another job logs once for the whole call.
- * They are the processor's own wording (src/queue/call-log.processor.ts).
+ * They are the call-log use cases' own wording (src/calls/log/).
  */
 const COVERED_BY_ANOTHER_JOB = [/^part of a call still going on/, /^logged once for the whole call/];
 
@@ -223,7 +223,7 @@ function failureCategory(reason: string): UnloggedCategory {
   return 'crm-refused';
 }
 
-/** The skip reasons of src/queue/call-log.processor.ts and src/mappings/decide.ts. */
+/** The skip reasons of the call-log use cases (src/calls/log/) and src/mappings/decide.ts. */
 function skipCategory(reason: string): UnloggedCategory {
   if (reason === 'extension not mapped to a CRM connection') return 'unmapped';
   if (reason.startsWith('unknown caller')) return 'unknown-caller-ignored';

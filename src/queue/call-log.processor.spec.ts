@@ -38,7 +38,7 @@ function adapter(answer: (job: LogJob) => Promise<LogStep>, pausedNow?: { until:
   const held: string[] = [];
   const useCase = { run: (job: LogJob) => (seen.push(job), answer(job)) };
   const pauses = { hold: (c: string, id: string) => Promise.resolve(void held.push(`${c}|${id}`)), pausedUntil: () => Promise.resolve(pausedNow) };
-  const processor = new CallLogProcessor(useCase, useCase, pauses, { callLog: undefined as never }, { current: parseConfig('{}', 'test.yaml') }, pino({ level: 'silent' }));
+  const processor = new CallLogProcessor(useCase, useCase, pauses, { callLog: { getJob: () => Promise.resolve(undefined) } }, { current: parseConfig('{}', 'test.yaml') }, pino({ level: 'silent' }));
   const job = new FakeJob(JobName.LogCall, { callId: 'c1', extension: '210', hangupAt: 1 });
   const run = () => processor.process(job as unknown as Job<LogCallJobData>, 'lock-token');
   return { job, run, seen, held };

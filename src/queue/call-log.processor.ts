@@ -25,7 +25,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     @Inject(LogCall) private readonly logCall: Pick<LogCall, 'run'>,
     @Inject(UpdateCallWithWrapUp) private readonly updateCall: Pick<UpdateCallWithWrapUp, 'run'>,
     @Inject(ConnectionPauseService) private readonly pauses: Pick<ConnectionPauseService, 'hold' | 'pausedUntil'>,
-    @Inject(EventQueueService) private readonly queues: Pick<EventQueueService, 'callLog'>,
+    @Inject(EventQueueService) private readonly queues: { callLog: Pick<EventQueueService['callLog'], 'getJob'> },
     @Inject(ConfigStore) private readonly store: Pick<ConfigStore, 'current'>,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -57,7 +57,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
       mayExist: starts > 1 || job.attemptsMade > 0 || job.stalledCounter > 0,
       attempt: job.attemptsMade + 1,
       attempts: job.opts.attempts ?? 1,
-      exists: async (id) => !!(await Job.fromId(this.queues.callLog, id)),
+      exists: async (id) => !!(await this.queues.callLog.getJob(id)),
     };
   }
 
