@@ -119,7 +119,8 @@ export class AdminController {
     for (const job of jobs) {
       if (job && (await job.isFailed())) {
         await job.retry('failed');
-        replayed.push(job.id!);
+        // A job read back from the queue always has its id.
+        if (job.id) replayed.push(job.id);
       }
     }
     return { replayed };

@@ -99,7 +99,9 @@ export class UnloggedCallsService {
     }
     for (const call of await this.calls.recent(RECENT_CALLS_KEPT)) {
       const note = call.log as LogNote | undefined;
-      if (note?.status !== 'skipped' || !note.reason || COVERED_BY_ANOTHER_JOB.some((re) => re.test(note.reason!))) continue;
+      if (note?.status !== 'skipped' || !note.reason) continue;
+      const reason = note.reason;
+      if (COVERED_BY_ANOTHER_JOB.some((re) => re.test(reason))) continue;
       const jobId = logCallJobId(call.callId, call.extension);
       if (found.has(jobId)) continue;
       const job = await Job.fromId<LogCallJobData>(this.queues.callLog, jobId);
@@ -108,9 +110,9 @@ export class UnloggedCallsService {
         jobId,
         callId: call.callId,
         extension: call.extension,
-        category: skipCategory(note.reason),
+        category: skipCategory(reason),
         status: 'skipped',
-        reason: note.reason,
+        reason,
         connection: note.connection,
         at: note.at ? new Date(note.at).toISOString() : undefined,
         replayable: !!job && (await job.isCompleted()),

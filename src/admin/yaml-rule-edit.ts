@@ -23,7 +23,8 @@ export function applyRuleChange(text: string, change: RuleChange): string {
   const doc = parseDocument(text);
   if (doc.errors.length) throw new Error(`the file does not parse as YAML: ${doc.errors[0].message.split('\n')[0]}`);
   const parentPath = change.level === 'defaults' ? ['mappings'] : ['mappings', change.level];
-  const key = change.level === 'defaults' ? 'defaults' : change.key!;
+  const key = change.level === 'defaults' ? 'defaults' : change.key;
+  if (key === undefined) throw new Error(`a rule for ${change.level} needs the organisation or extension it applies to`);
   const parent = doc.getIn(parentPath, true);
   const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
   const last = isMap(parent) ? parent.items.at(-1) : undefined;
@@ -99,7 +100,8 @@ function splice(text: string, doc: Document, parent: unknown, pair: Pair | undef
   const column = lastKeyStart - (text.lastIndexOf('\n', lastKeyStart - 1) + 1);
   const end = text[lastValueEnd - 1] === '\n' ? lastValueEnd : text.indexOf('\n', lastValueEnd) + 1;
   if (end <= 0) return undefined;
-  const added = parent.items.at(-1)!;
+  const added = parent.items.at(-1);
+  if (!added) return undefined;
   return text.slice(0, end) + ' '.repeat(column) + pairText(doc, added, column) + text.slice(end);
 }
 

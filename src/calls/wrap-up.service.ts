@@ -107,6 +107,7 @@ export class WrapUpService {
     const { record, mapping, connection } = await this.call(callId, extension);
     const provider = this.crm.get(connection);
     if (!provider.createContact) throw new WrapUpError(409, `${this.crm.displayName(connection)} cannot create contacts from the card.`);
+    const createContact = provider.createContact.bind(provider);
     const query = phoneQuery(record.remoteNumber, mapping.country);
     if (!query) throw new WrapUpError(400, 'This call has no caller number to create a contact for.');
     const name = (input.name?.trim() || (record.direction === 'inbound' ? record.caller.name : undefined))?.slice(0, 80);
@@ -120,7 +121,7 @@ export class WrapUpService {
         const existing = (await this.lookups.lookup(connection, query)).matches[0];
         if (existing) return existing;
         const ownerId = await this.mappings.ownerId(mapping);
-        const match = await provider.createContact!({ key: `${activityKey(callId, extension, mapping)}-card`, number: query.e164 ?? query.raw, name, ownerId });
+        const match = await createContact({ key: `${activityKey(callId, extension, mapping)}-card`, number: query.e164 ?? query.raw, name, ownerId });
         await this.lookups.invalidate(connection, query).catch(() => undefined);
         this.log.info({ event: 'crm.contact_created', callId, extension, connection, contactId: match.id, from: 'card' }, 'contact created from the card');
         return match;

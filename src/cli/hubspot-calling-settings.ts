@@ -60,7 +60,9 @@ async function main(): Promise<number> {
       console.log((await client.remove()) ? `Calling settings of app ${values['app-id']} deleted.` : `App ${values['app-id']} had no calling settings.`);
       return 0;
     }
-    const wanted = panelSettings({ name: values.name, url: values.url!, width: Number(values.width), height: Number(values.height), isReady: !values['not-ready'] });
+    // Neither --show nor --delete: the check above made sure of --url.
+    const url = values.url ?? '';
+    const wanted = panelSettings({ name: values.name, url, width: Number(values.width), height: Number(values.height), isReady: !values['not-ready'] });
     const { action, settings } = await client.apply(wanted);
     console.log(`Calling settings ${action} for app ${values['app-id']}:\n${JSON.stringify(settings, null, 2)}`);
     return 0;

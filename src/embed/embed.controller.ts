@@ -125,9 +125,11 @@ export class EmbedController {
     // An agent link like any other (what the stream and the card's writes check), without an id:
     // short-lived instead, since the binding is what ops revoke.
     const { token, payload } = signAgentToken(splitSecrets(this.env.agentLinkSecret)[0], result.binding.extensions, { ttlHours: this.settings.sessionTtlHours });
+    // EMBED_SESSION_TTL_HOURS is at least 0.05, so a session token always expires.
+    if (payload.exp === undefined) throw new Error('A panel session token was signed without an expiry; set EMBED_SESSION_TTL_HOURS to a positive number of hours.');
     return {
       token,
-      expiresAt: new Date(payload.exp! * 1000).toISOString(),
+      expiresAt: new Date(payload.exp * 1000).toISOString(),
       label: result.binding.label,
       extensions: payload.ext,
       checkSeconds: this.settings.sessionCheckSeconds,

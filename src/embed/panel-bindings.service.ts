@@ -60,14 +60,14 @@ export class PanelBindings {
     const id = randomId();
     const { code, expiresAt } = await this.writeCode(id, codeTtlHours, { ext: JSON.stringify(extensions), label, createdAt: String(Date.now()) });
     await this.redis.sadd(this.indexKey(), id);
-    return { binding: { ...(await this.get(id))!, codeExpiresAt: new Date(expiresAt).toISOString() }, code };
+    return { binding: { ...(await this.found(id)), codeExpiresAt: new Date(expiresAt).toISOString() }, code };
   }
 
   /** A new pairing code for an existing binding (a new browser): pairing it replaces the panel key. */
   async newCode(id: string, codeTtlHours: number): Promise<{ binding: BindingView; code: string } | undefined> {
     if (!ID.test(id) || !(await this.redis.exists(this.key(id)))) return undefined;
     const { code } = await this.writeCode(id, codeTtlHours, {});
-    return { binding: (await this.get(id))!, code };
+    return { binding: await this.found(id), code };
   }
 
   async pair(code: string): Promise<PairResult> {
@@ -76,7 +76,7 @@ export class PanelBindings {
     const secret = randomBytes(32).toString('base64url');
     const result = await this.redis.vnccPairPanel(this.key(m[1]), hash(m[2]), Date.now(), hash(secret));
     if (result !== 'ok') return { ok: false, problem: result as 'unknown' | 'used' | 'expired' };
-    return { ok: true, key: `${m[1]}.${secret}`, binding: (await this.get(m[1]))! };
+    return { ok: true, key: `${m[1]}.${secret}`, binding: await this.found(m[1]) };
   }
 
   /** The binding a panel key belongs to, if it still holds; notes when the panel was last seen. */
@@ -86,7 +86,7 @@ export class PanelBindings {
     const stored = await this.redis.hget(this.key(id), 'keyHash');
     if (!stored || !timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(hash(secret), 'hex'))) return { ok: false, problem: 'unknown' };
     await this.redis.hset(this.key(id), 'lastSeenAt', String(Date.now()));
-    return { ok: true, binding: (await this.get(id))! };
+    return { ok: true, binding: await this.found(id) };
   }
 
   async list(): Promise<BindingView[]> {
@@ -102,6 +102,13 @@ export class PanelBindings {
     return removed === 1;
   }
 
+  /** A binding just written or checked; it is gone only when ops revoked it in the same instant. */
+  private async found(id: string): Promise<BindingView> {
+    const view = await this.get(id);
+    if (!view) throw new Error(`Panel binding ${id} was revoked while it was being read; pair the panel again.`);
+    return view;
+  }
+
   private async get(id: string): Promise<BindingView | undefined> {
     const h = await this.redis.hgetall(this.key(id));
     if (!h.createdAt) return undefined;
@@ -110,7 +117,7 @@ export class PanelBindings {
       id,
       label: h.label ?? '',
       extensions: JSON.parse(h.ext ?? '[]') as string[],
-      createdAt: iso(h.createdAt)!,
+      createdAt: new Date(Number(h.createdAt)).toISOString(),
       ...(h.codeExpiresAt ? { codeExpiresAt: iso(h.codeExpiresAt) } : {}),
       ...(h.pairedAt ? { pairedAt: iso(h.pairedAt) } : {}),
       ...(h.lastSeenAt ? { lastSeenAt: iso(h.lastSeenAt) } : {}),

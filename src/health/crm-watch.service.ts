@@ -142,10 +142,10 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
     const was = this.paused.get(name);
     const now = paused ? `${paused.until} ${paused.reason}` : undefined;
     this.paused.set(name, now);
-    if (now && now !== was) {
+    if (paused && now !== was) {
       this.log.warn(
-        { event: 'crm.connection_paused', connection: name, until: new Date(paused!.until).toISOString(), reason: paused!.reason },
-        `CRM connection "${name}" is paused until ${new Date(paused!.until).toISOString()} (${paused!.reason}): its call logs wait`,
+        { event: 'crm.connection_paused', connection: name, until: new Date(paused.until).toISOString(), reason: paused.reason },
+        `CRM connection "${name}" is paused until ${new Date(paused.until).toISOString()} (${paused.reason}): its call logs wait`,
       );
     } else if (!now && was) {
       this.log.info({ event: 'crm.connection_resumed', connection: name }, `CRM connection "${name}" is no longer paused`);

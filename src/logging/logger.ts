@@ -52,6 +52,8 @@ export function withoutRedaction(logger: Logger): Logger {
  * Masks a phone number for logs: keeps a leading '+' and the last three digits, so ops can
  * still tell calls apart without the log holding personal data.
  */
+export function maskNumber(value: string, showFull?: boolean): string;
+export function maskNumber(value: string | undefined, showFull?: boolean): string | undefined;
 export function maskNumber(value: string | undefined, showFull = false): string | undefined {
   if (!value || showFull) return value;
   const keep = 3;

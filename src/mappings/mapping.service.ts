@@ -57,7 +57,8 @@ export class MappingService {
     if (!provider.findUserIdByEmail) {
       throw new CrmError('permanent', `Connection "${connection}" cannot look users up by e-mail; give the owner as {id: ...} in mappings.${rule}, then replay.`);
     }
-    const id = await this.metrics.timeCrm(connection, 'findOwner', () => provider.findUserIdByEmail!(email));
+    const findUserIdByEmail = provider.findUserIdByEmail.bind(provider);
+    const id = await this.metrics.timeCrm(connection, 'findOwner', () => findUserIdByEmail(email));
     if (!id) {
       throw new CrmError('permanent', `No CRM user with e-mail ${email} in connection "${connection}" (owner in mappings.${rule}): fix the mapping or the CRM user, then replay.`);
     }

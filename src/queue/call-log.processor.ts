@@ -51,7 +51,7 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
     // after the wrap-up window is its second start, but nothing was written before it).
     const starts = job.attemptsStarted - (job.data.heldForWrapUp ? 1 : 0);
     return {
-      id: job.id!,
+      id: runningJobId(job),
       callId: job.data.callId,
       extension: job.data.extension,
       mayExist: starts > 1 || job.attemptsMade > 0 || job.stalledCounter > 0,
@@ -75,10 +75,16 @@ export class CallLogProcessor implements JobProcessor<LogCallJobData> {
    * caught by the check after it.
    */
   private async waitForPause(job: Job, token: string | undefined, connection: string, until: number, why: string): Promise<never> {
-    await this.pauses.hold(connection, job.id!, until);
+    await this.pauses.hold(connection, runningJobId(job), until);
     this.log.debug({ event: 'job.delayed', id: job.id, until: new Date(until).toISOString(), why }, 'call log held by a pause');
     await job.moveToDelayed(Math.max(Date.now() + 100, until + Math.random() * 30_000), token);
     if (!(await this.pauses.pausedUntil(connection))) await job.promote().catch(() => undefined);
     throw new DelayedError();
   }
+}
+
+/** A job a worker runs was added to its queue, so it has its id. */
+function runningJobId(job: Job): string {
+  if (job.id === undefined) throw new Error(`A ${job.name} job reached the worker without an id; BullMQ gives every added job one.`);
+  return job.id;
 }

@@ -39,14 +39,15 @@ export class UpdateSubscriber {
 
   private connect(use: (sub: RedisClient) => void): RedisClient {
     if (!this.cluster) return createRedis(this.redisUrl, 'plain', { autoResubscribe: false, connectionName: SUBSCRIBER_NAME });
-    const { nodes, options, at } = this.cluster;
+    const cluster = this.cluster;
+    const { nodes, options, at } = cluster;
     const node = nodes[at];
     // A few quick reconnects to the same node (a dropped connection, a restart), then 'end'.
     const sub = new Redis({ ...options, ...node, autoResubscribe: false, connectionName: SUBSCRIBER_NAME, retryStrategy: (times) => (times > NODE_RETRIES ? null : times * 100) });
     sub.once('end', () => {
       if (this.stopping || this.current !== sub) return;
-      this.cluster!.at = (at + 1) % nodes.length;
-      const next = nodes[this.cluster!.at];
+      cluster.at = (at + 1) % nodes.length;
+      const next = nodes[cluster.at];
       this.log.warn(
         { event: 'agent.subscriber.moved', from: `${node.host}:${node.port}`, to: `${next.host}:${next.port}` },
         'Redis Cluster node of the update subscriber unreachable: subscribing on the next node of REDIS_URL',

@@ -157,7 +157,8 @@ export class UpdateHub implements BeforeApplicationShutdown {
     let formatted = this.formatted.get(key);
     if (formatted === undefined) {
       formatted = formatNumber(number, country) ?? number;
-      if (this.formatted.size >= FORMAT_CACHE_SIZE) this.formatted.delete(this.formatted.keys().next().value!);
+      const oldest = this.formatted.size >= FORMAT_CACHE_SIZE ? this.formatted.keys().next() : undefined;
+      if (oldest && !oldest.done) this.formatted.delete(oldest.value);
       this.formatted.set(key, formatted);
     }
     return formatted;

@@ -106,7 +106,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
       }
       if (report.entries > 0) {
         this.log.warn({ event: 'spool.found', file: report.file, entries: report.entries }, 'events left in the spool by the last run: replaying them');
-        this.startReplay();
+        this.startReplay(store);
       }
     } catch (err) {
       this.error = (err as Error).message;
@@ -124,17 +124,18 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
     if (!this.store || this.redisDown) return;
     this.redisDown = true;
     this.log.warn({ event: 'spool.spooling', entries: this.store.size.entries }, 'Redis cannot take events: spooling them to local disk');
-    this.startReplay();
+    this.startReplay(this.store);
   }
 
   /** Resolves once the event is durable in the spool; throws SpoolRefusedError when it cannot be kept. */
   async keep(event: CallEvent): Promise<void> {
-    if (!this.store) throw new SpoolRefusedError(this.error ? `the spool is unavailable (${this.error})` : 'the spool is off (SPOOL_MAX_MB=0)');
+    const store = this.store;
+    if (!store) throw new SpoolRefusedError(this.error ? `the spool is unavailable (${this.error})` : 'the spool is off (SPOOL_MAX_MB=0)');
     if (this.closing) throw new SpoolRefusedError('the connector is shutting down');
     const key = callKey(event);
     this.count(key, 1);
     return new Promise<void>((resolve, reject) => {
-      if (this.waiting.length === 0) setImmediate(() => this.commit());
+      if (this.waiting.length === 0) setImmediate(() => this.commit(store));
       this.waiting.push({
         event,
         done: (err) => {
@@ -162,10 +163,9 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /** Group commit: everything that arrived since the last commit goes in one transaction. */
-  private commit() {
+  private commit(store: SpoolStore) {
     const batch = this.waiting;
     this.waiting = [];
-    const store = this.store!;
     const room = this.env.spool.maxBytes - store.size.bytes;
     let used = 0;
     const fits: Waiting[] = [];
@@ -197,12 +197,12 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.oldestAt === undefined || store.size.entries === fits.length) this.oldestAt = now;
     this.metrics.spoolAppends.inc({ result: 'ok' }, fits.length);
     for (const w of fits) w.done();
-    this.startReplay();
+    this.startReplay(store);
   }
 
-  private startReplay() {
+  private startReplay(store: SpoolStore) {
     if (this.replaying || this.closing) return;
-    this.replaying = this.replay()
+    this.replaying = this.replay(store)
       .catch((err: Error) => this.log.error({ event: 'spool.replay_failed', err: err.message }, 'spool replay stopped; it restarts with the next spooled event'))
       .finally(() => (this.replaying = undefined));
   }
@@ -211,8 +211,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
    * Oldest first, `replayPerSecond` at most; while Redis refuses, one event is tried per second
    * (or, with nothing spooled, Redis is pinged: events must not stay routed to the spool for good).
    */
-  private async replay() {
-    const store = this.store!;
+  private async replay(store: SpoolStore) {
     const perTick = Math.max(1, Math.round((this.env.spool.replayPerSecond * TICK_MS) / 1000));
     let replayed = 0;
     while (!this.closing && (store.size.entries > 0 || this.redisDown)) {
@@ -283,7 +282,8 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
   async beforeApplicationShutdown() {
     this.closing = true;
     this.wake?.();
-    if (this.waiting.length > 0) this.commit();
+    // Events wait only for a spool that is open.
+    if (this.store && this.waiting.length > 0) this.commit(this.store);
     await this.replaying;
   }
 

@@ -32,6 +32,7 @@ export class FileCrmController {
     if (!contact) throw new HttpException({ message: `No contact ${id} in the file CRM "${connection}".` }, 404);
     // Set here, not by decorator: refusals above are JSON.
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").header('referrer-policy', 'no-referrer');
+    const given = (row: [string, string | undefined]): row is [string, string] => !!row[1];
     const rows: [string, string | undefined][] = [
       ['Company', contact.company],
       ['Phone', contact.phone],
@@ -42,8 +43,8 @@ export class FileCrmController {
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem;max-width:40rem}dt{font-weight:600}dd{margin:0 0 .75rem}</style></head>
 <body><main><h1>${esc(contact.displayName)}</h1><p>Contact ${esc(contact.id)} in the file CRM "${esc(connection)}".</p>
 <dl>${rows
-      .filter(([, v]) => v)
-      .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v!)}</dd>`)
+      .filter(given)
+      .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`)
       .join('')}</dl></main></body></html>`;
   }
 }

@@ -178,7 +178,7 @@ export class FileProvider implements CrmProvider {
     const lines = text.split('\n');
     const quoted = JSON.stringify(activityId);
     const at = lines.findIndex((l) => l.includes(quoted) && parseLine(l)?.id === activityId);
-    const entry = at >= 0 ? parseLine(lines[at])! : undefined;
+    const entry = at >= 0 ? parseLine(lines[at]) : undefined;
     if (!entry || entry.type === 'task') throw new CrmError('permanent', `There is no call ${activityId} in ${file} to update.`);
     const { updatedAt: _before, ...current } = entry;
     const next: Record<string, unknown> = { ...current };

@@ -40,7 +40,7 @@ function classifyHttp(err: SalesforceHttpError): CrmError {
   const code = first.errorCode ?? oauth?.error ?? `HTTP_${status}`;
   // Salesforce's messages can quote the failed SOSL/SOQL, and with it the caller's number: masked,
   // since these messages end up in logs and in the failed-job list.
-  const detail = (first.message ?? oauth?.error_description ?? (typeof err.body === 'string' && err.body ? err.body.slice(0, 200) : 'error')).replace(/\+?\d[\d ().-]{5,}\d/g, (n) => maskNumber(n)!);
+  const detail = (first.message ?? oauth?.error_description ?? (typeof err.body === 'string' && err.body ? err.body.slice(0, 200) : 'error')).replace(/\+?\d[\d ().-]{5,}\d/g, (n) => maskNumber(n));
   const message = `Salesforce ${status} ${code}: ${detail}${first.fields?.length ? ` (fields: ${first.fields.join(', ')})` : ''}`;
   const retryAfter = retryAfterMs(headers['retry-after']);
   const opts = { status, code, cause: err };

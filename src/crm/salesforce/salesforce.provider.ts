@@ -61,7 +61,7 @@ export class SalesforceProvider implements CrmProvider {
   async findContactsByPhone(query: PhoneQuery, opts: { signal?: AbortSignal } = {}): Promise<CrmMatch[]> {
     const deadline = Date.now() + this.settings.lookupTimeoutMs;
     const result = await this.call('lookup', opts.signal, () => this.conn.search(phoneSearch(query)));
-    const base = this.lightning()!;
+    const base = this.linkBase();
     const records = result.searchRecords;
     const matches = rank(records.map((r) => this.toMatch(r, base, query)));
     await this.addContext(matches, records, deadline, opts.signal);
@@ -78,7 +78,7 @@ export class SalesforceProvider implements CrmProvider {
     const results = await Promise.all(
       chunkPhoneQueries(queries).map(async (chunk) => {
         const result = await this.call('lookupBatch', undefined, () => this.conn.search(phoneSearch(chunk)));
-        const base = this.lightning()!;
+        const base = this.linkBase();
         return chunk.map((q) => rank(result.searchRecords.filter((r) => phoneFieldHolding(r, type(r), q)).map((r) => this.toMatch(r, base, q))));
       }),
     );
@@ -94,7 +94,7 @@ export class SalesforceProvider implements CrmProvider {
     try {
       const soql = contextQuery(accountIds);
       const found = await this.call<QueryResult<SfRecord>>('lookupContext', signal, () => this.conn.query<SfRecord>(soql).then((r) => r), left);
-      const base = this.lightning()!;
+      const base = this.linkBase();
       const byAccount = new Map(found.records.map((a) => [a.Id as string, accountContext(a, base)]));
       for (const m of matches) {
         const account = accountOf.get(m.id);
@@ -109,10 +109,10 @@ export class SalesforceProvider implements CrmProvider {
     // A retry after Salesforce created the Task but the answer was lost finds it here.
     const existing = await this.findTasks(input.mayExist === false ? [] : [input.key]);
     const found = existing.get(input.key);
-    if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
+    if (found) return { id: found, url: recordUrl(this.linkBase(), 'Task', found), created: false };
     const saved = await this.call('logCall', undefined, () => this.conn.sobject('Task').create(callTask(input, this.settings.callKeyField)));
     if (!saved.success) throw recordError(saved.errors);
-    return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
+    return { id: saved.id, url: recordUrl(this.linkBase(), 'Task', saved.id), created: true };
   }
 
   /**
@@ -132,7 +132,7 @@ export class SalesforceProvider implements CrmProvider {
       );
       saved.forEach((s, n) => created.set(pending[n].key, s.success ? s.id : recordError(s.errors)));
     }
-    const base = this.lightning()!;
+    const base = this.linkBase();
     return inputs.map((i) => {
       const before = existing.get(i.key);
       if (before) return { id: before, url: recordUrl(base, 'Task', before), created: false };
@@ -160,7 +160,7 @@ export class SalesforceProvider implements CrmProvider {
     const lockKey = new CrmConnectionKeys(this.deps.keyPrefix).newLead(input.number);
     return withNumberLock(this.deps.redis, lockKey, writeTimeoutMs(this.settings.lookupTimeoutMs), 'Another worker is still creating a Lead for this number; the call will be retried.', async () => {
       const found = await this.call<QueryResult<SfRecord>>('findLead', undefined, () => this.conn.query<SfRecord>(leadByPhone(input.number)).then((r) => r));
-      const base = () => this.lightning()!;
+      const base = () => this.linkBase();
       if (found.records[0]) return this.toMatch({ ...found.records[0], attributes: { type: 'Lead', url: '' } }, base());
       const lead = newLead(input, this.settings.newLeadCompany);
       const saved = await this.call('createContact', undefined, () => this.conn.sobject('Lead').create(lead));
@@ -188,10 +188,10 @@ export class SalesforceProvider implements CrmProvider {
    */
   async createTask(input: FollowUpInput): Promise<LoggedActivity> {
     const found = (await this.findTasks([input.key])).get(input.key);
-    if (found) return { id: found, url: recordUrl(this.lightning()!, 'Task', found), created: false };
+    if (found) return { id: found, url: recordUrl(this.linkBase(), 'Task', found), created: false };
     const saved = await this.call('createTask', undefined, () => this.conn.sobject('Task').create(followUpTask(input, this.settings.callKeyField)));
     if (!saved.success) throw recordError(saved.errors);
-    return { id: saved.id, url: recordUrl(this.lightning()!, 'Task', saved.id), created: true };
+    return { id: saved.id, url: recordUrl(this.linkBase(), 'Task', saved.id), created: true };
   }
 
   async health(): Promise<CrmHealth> {
@@ -224,7 +224,7 @@ export class SalesforceProvider implements CrmProvider {
     return {
       connection: this.connection,
       recordType: kind,
-      id: r.Id!,
+      id: r.Id,
       displayName: r.Name ?? r.Phone ?? `${kind} ${r.Id}`,
       company: kind === 'Contact' ? (r.Account?.Name ?? undefined) : kind === 'Lead' ? (r.Company ?? undefined) : undefined,
       title: r.Title ?? undefined,
@@ -232,13 +232,20 @@ export class SalesforceProvider implements CrmProvider {
       phone: (field && (r[field] as string | undefined)) ?? r.Phone ?? r.MobilePhone ?? undefined,
       ownerId: r.OwnerId ?? undefined,
       ownerName: r.Owner?.Name ?? undefined,
-      url: recordUrl(base, kind, r.Id!),
+      url: recordUrl(base, kind, r.Id),
       lastActivityAt: r.LastActivityDate ?? r.LastModifiedDate ?? undefined,
       ...(field ? { matchedOn: { object: kind, field } } : {}),
     };
   }
 
   /** Lightning base URL, once the instance is known (configured, or from the first token). */
+  /** The base of record links; every caller has just talked to Salesforce, so the connection knows its instance. */
+  private linkBase(): string {
+    const base = this.lightning();
+    if (base === undefined) throw new Error(`Salesforce connection "${this.connection}" has no instance URL to link records to: set instanceUrl or lightningUrl in its settings`);
+    return base;
+  }
+
   private lightning(): string | undefined {
     const instance = this.conn.instanceUrl || this.settings.instanceUrl;
     return this.settings.lightningUrl || instance ? lightningBase(instance ?? '', this.settings.lightningUrl) : undefined;
@@ -276,7 +283,8 @@ export class SalesforceProvider implements CrmProvider {
 /** The fields toMatch reads of a looked-up Contact, Lead or Account (jsforce types every field `any`). */
 type SfMatchFields = {
   [field: string]: unknown;
-  Id?: string;
+  // Every SOSL and SOQL here selects Id.
+  Id: string;
   Name?: string | null;
   Phone?: string | null;
   MobilePhone?: string | null;
@@ -297,15 +305,16 @@ function type(r: SfRecord): string {
 /** What the card shows of an Account (from contextQuery): its open opportunities and cases, a few named. */
 function accountContext(account: SfRecord, base: string): CrmContextItem[] {
   const items: CrmContextItem[] = [];
-  const child = (rel: string) => account[rel] as { totalSize: number; records: SfRecord[] } | null | undefined;
+  // Child subqueries select Id.
+  const child = (rel: string) => account[rel] as { totalSize: number; records: (SfRecord & { Id: string })[] } | null | undefined;
   const opportunities = child('Opportunities');
   if (opportunities?.totalSize) {
-    const named = opportunities.records.slice(0, 3).map((o) => ({ name: String(o.Name ?? o.Id), url: recordUrl(base, 'Opportunity', o.Id!) }));
+    const named = opportunities.records.slice(0, 3).map((o) => ({ name: String(o.Name ?? o.Id), url: recordUrl(base, 'Opportunity', o.Id) }));
     items.push({ kind: 'deals', label: 'Open opportunities', count: opportunities.totalSize, items: named });
   }
   const cases = child('Cases');
   if (cases?.totalSize) {
-    const named = cases.records.slice(0, 3).map((c) => ({ name: [c.CaseNumber, c.Subject].filter(Boolean).join(': ') || String(c.Id), url: recordUrl(base, 'Case', c.Id!) }));
+    const named = cases.records.slice(0, 3).map((c) => ({ name: [c.CaseNumber, c.Subject].filter(Boolean).join(': ') || String(c.Id), url: recordUrl(base, 'Case', c.Id) }));
     items.push({ kind: 'cases', label: 'Open cases', count: cases.totalSize, items: named });
   }
   return items;
