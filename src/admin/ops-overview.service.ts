@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CallStateService, RECENT_CALLS_KEPT } from '../calls/call-state.service';
+import { connectionNamed } from '../config/config.schema';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
@@ -45,7 +46,7 @@ export class OpsOverviewService {
   private async connections(fresh: boolean) {
     return Promise.all(
       this.crm.names().map(async (name) => {
-        const settings = this.store.current.connections[name];
+        const settings = connectionNamed(this.store.current, name);
         const [health, paused, budget] = await Promise.all([this.healthOf(name, fresh), this.pauses.pausedUntil(name).catch(() => undefined), this.budget(name).catch(() => undefined)]);
         const state = paused ? 'paused' : health.health.ok ? 'ready' : /^auth\b/.test(health.health.detail ?? '') ? 'credentials failing' : 'failing';
         return {
@@ -82,7 +83,7 @@ export class OpsOverviewService {
    * own API): requests in the current one-second slot, and today's when a daily budget is set.
    */
   private async budget(name: string) {
-    const settings = this.store.current.connections[name];
+    const settings = connectionNamed(this.store.current, name);
     const limits = settings?.rateLimit ?? CRM_PROVIDERS.find((p) => p.type === settings?.type)?.defaultBudget;
     if (!limits) return undefined;
     const { slot, day } = await new RequestBudget(this.redis, this.keys.budget(name), limits).usage();

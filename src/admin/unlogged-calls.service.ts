@@ -74,7 +74,9 @@ export class UnloggedCallsService {
 
   async list(): Promise<UnloggedCall[]> {
     const found = new Map<string, UnloggedCall>();
-    for (const job of await this.queues.callLog.getFailed(0, 999)) {
+    // A job removed between BullMQ listing it and reading it comes back undefined, whatever the type says.
+    const failed = (await this.queues.callLog.getFailed(0, 999)) as (Job<LogCallJobData> | undefined)[];
+    for (const job of failed) {
       if (!job?.id) continue;
       const notes = await this.calls.annotations(job.data.callId, job.data.extension);
       const note = notes.log as LogNote | undefined;

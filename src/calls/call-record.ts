@@ -34,7 +34,7 @@ export interface CallRecord {
   extra: Record<string, string>;
 }
 
-const HANGUP_OUTCOME: Record<string, (d: CallDirection) => CallOutcome> = {
+const HANGUP_OUTCOME: Partial<Record<string, (d: CallDirection) => CallOutcome>> = {
   ANSWER: () => 'answered',
   ANSWERED: () => 'answered',
   BUSY: () => 'busy',
@@ -50,7 +50,7 @@ const HANGUP_OUTCOME: Record<string, (d: CallDirection) => CallOutcome> = {
  * their arrival time, so duplicates and out-of-order arrival give the same record.
  */
 export function foldCallRecord(events: Partial<Record<EventType, CallEvent>>): CallRecord | undefined {
-  const all = Object.values(events)
+  const all = Object.values<CallEvent | undefined>(events)
     .filter((e): e is CallEvent => e !== undefined)
     .sort((a, b) => a.receivedAt - b.receivedAt);
   if (all.length === 0) return undefined;

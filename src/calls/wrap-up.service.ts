@@ -118,7 +118,7 @@ export class WrapUpService {
     try {
       created = await withNumberLock(this.redis, lock, CREATE_LOCK_MS, 'Another card is still creating this contact. Try again in a moment.', async () => {
         await this.lookups.invalidate(connection, query).catch(() => undefined);
-        const existing = (await this.lookups.lookup(connection, query)).matches[0];
+        const existing = (await this.lookups.lookup(connection, query)).matches.at(0);
         if (existing) return existing;
         const ownerId = await this.mappings.ownerId(mapping);
         const match = await createContact({ key: `${activityKey(callId, extension, mapping)}-card`, number: query.e164 ?? query.raw, name, ownerId });

@@ -23,7 +23,7 @@ export function runConfigCheck(args: string[], env: NodeJS.ProcessEnv): CheckRes
   const unknown = flags.filter((f) => f !== '--skip-secrets');
   if (flags.includes('--help') || flags.includes('-h')) return { code: 0, out: USAGE };
   if (unknown.length > 0 || files.length > 1) return { code: 2, out: `${unknown.length ? `Unknown option ${unknown[0]}. ` : 'Give one file. '}${USAGE}` };
-  const file = resolve(files[0] ?? env.CONFIG_FILE ?? 'config/connector.yaml');
+  const file = resolve(files.at(0) ?? env.CONFIG_FILE ?? 'config/connector.yaml');
   const secret = flags.includes('--skip-secrets')
     ? undefined
     : (name: string) => {

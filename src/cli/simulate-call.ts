@@ -71,7 +71,7 @@ async function main() {
     .filter(Boolean);
   for (const step of SCENARIOS[scenario] as readonly string[]) {
     const [what, who = 'ext'] = step.split('@');
-    const [type, status] = what.split(':');
+    const [type, status] = what.split(':') as [string, string?];
     const extensions = who === 'all' ? [values.ext, ...group] : who === 'group' ? group : [values.ext];
     for (const ext of extensions) {
       const params: Record<string, string> = outbound

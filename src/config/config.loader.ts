@@ -4,7 +4,7 @@ import { Document, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CrmProviderDefinition, DEFAULT_LOOKUP_TIMEOUT_MS } from '../crm/provider-definition';
 import { CRM_PROVIDERS } from '../crm/providers';
-import { CONFIG_DEFAULTS, ConnectorConfig, connectorConfigSchema } from './config.schema';
+import { CONFIG_DEFAULTS, connectionNamed, ConnectorConfig, connectorConfigSchema } from './config.schema';
 import { resolveMapping } from '../mappings/resolve-mapping';
 import { checkNumberKeys, lineOf } from './yaml-keys';
 
@@ -103,7 +103,7 @@ function checkReferences(config: ConnectorConfig, secret?: SecretLookup): (Confi
     ...Object.entries(config.mappings.extensions).map(([k, r]) => [['mappings', 'extensions', k], r] as [string[], typeof r]),
   ];
   for (const [segments, rule] of rules) {
-    if (rule?.connection && !config.connections[rule.connection]) {
+    if (rule?.connection && !connectionNamed(config, rule.connection)) {
       problems.push({ path: [...segments, 'connection'].join('.'), segments: [...segments, 'connection'], message: `unknown connection "${rule.connection}" (${known})` });
     }
   }
@@ -156,7 +156,7 @@ export function checkCapabilities(config: ConnectorConfig, providers: readonly C
  * shows "Looking up…" and fills in when the CRM answers, so a search cancelled at (or before) the
  * budget would leave every slow lookup's card unfilled.
  */
-function checkLookupTimeouts(config: ConnectorConfig): (ConfigProblem & { segments: PropertyKey[] })[] {
+function checkLookupTimeouts(config: Omit<ConnectorConfig, 'screenPop'> & { screenPop?: Partial<ConnectorConfig['screenPop']> }): (ConfigProblem & { segments: PropertyKey[] })[] {
   // A file that failed validation is checked as it was written: a budget it leaves out is the default one.
   const budget = config.screenPop?.lookupBudgetMs ?? CONFIG_DEFAULTS.screenPop.lookupBudgetMs;
   return Object.entries(config.connections).flatMap(([name, settings]) => {

@@ -58,6 +58,8 @@ export const CONNECTION_DEFAULTS = z.object(commonConnectionSettings).parse({});
 const connectionSchema = z.discriminatedUnion(
   'type',
   CRM_PROVIDERS.map((p) => p.settings.extend(commonConnectionSettings)) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]],
+  // zod's type names only invalid_union, but a connection that is not a map reaches this as invalid_type (keeps zod's message).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above: zod also calls this with invalid_type
   { error: (issue) => (issue.code === 'invalid_union' ? `type must be one of: ${CRM_PROVIDERS.map((p) => p.type).join(', ')}` : undefined) },
 );
 
@@ -133,3 +135,8 @@ export const CONFIG_DEFAULTS = connectorConfigSchema.parse({});
 export type ConnectorConfig = Omit<z.infer<typeof connectorConfigSchema>, 'connections'> & {
   connections: Record<string, ConnectionSettings>;
 };
+
+/** A connection named by a mapping, a job or a request: undefined when the configuration has none by that name. */
+export function connectionNamed(config: Pick<ConnectorConfig, 'connections'>, name: string): ConnectionSettings | undefined {
+  return config.connections[name];
+}

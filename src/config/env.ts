@@ -144,7 +144,7 @@ function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | number | 
   if (/^\d+$/.test(v)) return Math.min(Number(v), 10);
   const entries = splitList(value);
   for (const entry of entries) {
-    const [address, bits, extra] = entry.split('/');
+    const [address, bits, extra] = entry.split('/') as [string, string?, string?];
     const family = isIP(address);
     const prefixOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
     if (!PROXY_RANGE_NAMES.has(entry) && (family === 0 || !prefixOk || extra !== undefined)) {

@@ -1,4 +1,4 @@
-import { CONNECTION_DEFAULTS } from '../config/config.schema';
+import { CONNECTION_DEFAULTS, connectionNamed } from '../config/config.schema';
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ConfigStore } from '../config/config.store';
@@ -43,7 +43,7 @@ export class CrmBatcher {
   private loadersFor(connection: string, provider: CrmProvider): Loaders {
     let loaders = this.loaders.get(provider);
     if (loaders) return loaders;
-    const settings = this.store.current.connections[connection]?.batch ?? CONNECTION_DEFAULTS.batch;
+    const settings = connectionNamed(this.store.current, connection)?.batch ?? CONNECTION_DEFAULTS.batch;
     const maxBatchSize = Math.min(settings.maxSize, provider.maxBatch ?? 1);
     const options = {
       cache: false,

@@ -19,7 +19,8 @@ import { RequestBudget } from './request-budget';
 @Injectable()
 export class CrmRegistry implements OnApplicationShutdown {
   private readonly providers = new Map<string, CrmProvider>();
-  private settings: ConnectorConfig['connections'] = {};
+  // Looked up by names from mappings, jobs and requests: any of them may be unknown.
+  private settings: Partial<ConnectorConfig['connections']> = {};
 
   constructor(
     @Inject(APP_ENV) private readonly env: AppEnv,

@@ -1,4 +1,4 @@
-import { CONNECTION_DEFAULTS } from '../config/config.schema';
+import { CONNECTION_DEFAULTS, connectionNamed } from '../config/config.schema';
 import { MAX_LOOKUP_TIMEOUT_MS } from './provider-definition';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigStore } from '../config/config.store';
@@ -147,7 +147,7 @@ export class LookupService {
   }
 
   private cache(connection: string): { hitSeconds: number; missSeconds: number } {
-    return this.store.current.connections[connection]?.cache ?? CONNECTION_DEFAULTS.cache;
+    return connectionNamed(this.store.current, connection)?.cache ?? CONNECTION_DEFAULTS.cache;
   }
 
   private cacheOn(connection: string): boolean {

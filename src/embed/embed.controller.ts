@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from 'pino';
 import { z } from 'zod';
+import { connectionNamed } from '../config/config.schema';
 import { ConfigStore } from '../config/config.store';
 import { APP_ENV, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
@@ -142,7 +143,7 @@ export class EmbedController {
     const connection = mapping.connection;
     return {
       connection: connection ?? null,
-      crm: connection ? (this.config.current.connections[connection]?.type ?? null) : null,
+      crm: connection ? (connectionNamed(this.config.current, connection)?.type ?? null) : null,
       unknownCaller: mapping.actions.unknownCaller,
       popOnDialIn: mapping.actions.popOnDialIn,
       popOnDialOut: mapping.actions.popOnDialOut,

@@ -81,8 +81,8 @@ export class PanelBindings {
 
   /** The binding a panel key belongs to, if it still holds; notes when the panel was last seen. */
   async check(panelKey: string): Promise<CheckResult> {
-    const [id, secret, extra] = panelKey.split('.');
-    if (extra !== undefined || !ID.test(id ?? '') || !SECRET.test(secret ?? '')) return { ok: false, problem: 'malformed' };
+    const [id, secret, extra] = panelKey.split('.') as [string, string?, string?];
+    if (extra !== undefined || secret === undefined || !ID.test(id) || !SECRET.test(secret)) return { ok: false, problem: 'malformed' };
     const stored = await this.redis.hget(this.key(id), 'keyHash');
     if (!stored || !timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(hash(secret), 'hex'))) return { ok: false, problem: 'unknown' };
     await this.redis.hset(this.key(id), 'lastSeenAt', String(Date.now()));
@@ -110,7 +110,8 @@ export class PanelBindings {
   }
 
   private async get(id: string): Promise<BindingView | undefined> {
-    const h = await this.redis.hgetall(this.key(id));
+    // A hash holds only the fields written so far.
+    const h: Partial<Record<string, string>> = await this.redis.hgetall(this.key(id));
     if (!h.createdAt) return undefined;
     const iso = (ms?: string) => (ms ? new Date(Number(ms)).toISOString() : undefined);
     return {

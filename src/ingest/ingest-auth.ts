@@ -68,7 +68,7 @@ function tokenOf(req: FastifyRequest): string | undefined {
 export function buildAllowList(cidrs: string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
-    const [address, bits] = cidr.split('/');
+    const [address, bits] = cidr.split('/') as [string, string?];
     const family = isIP(address);
     if (family === 0) throw new Error(`INGEST_ALLOW_CIDRS: "${cidr}" is not an IP address or CIDR range.`);
     const type = family === 6 ? 'ipv6' : 'ipv4';

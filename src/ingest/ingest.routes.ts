@@ -29,7 +29,8 @@ export class IngestRoutes implements OnModuleInit {
   ) {}
 
   onModuleInit() {
-    const adapter = this.adapterHost.httpAdapter;
+    // Nest's type promises an adapter; an application context (NestFactory.createApplicationContext) has none.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
     if (!adapter) throw new Error('IngestModule serves HTTP: create it with NestFactory.create and the Fastify adapter, not as an application context.');
     registerIngestRoutes(adapter.getInstance<FastifyInstance>(), this.auth, this.ingest);
   }

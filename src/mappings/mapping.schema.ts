@@ -42,7 +42,8 @@ export const DEFAULT_ACTIONS: Actions = {
 };
 
 export const ownerSchema = z.union([z.object({ id: z.string().min(1) }).strict(), z.object({ email: z.email() }).strict()], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'owner must be {id: <CRM user id>} or {email: <CRM user e-mail>}' : undefined),
+  // A union of two options reports one kind of issue, invalid_union, whatever the value.
+  error: () => 'owner must be {id: <CRM user id>} or {email: <CRM user e-mail>}',
 });
 
 export const ruleSchema = z

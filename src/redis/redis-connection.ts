@@ -106,7 +106,7 @@ function hostList(hosts: string, defaultPort: number, what: string): { host: str
 function sentinelOptions(redisUrl: string): ConnectionOptions {
   const m = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]*)((?:\/[^/?#]*)*)(?:\?([^#]*))?$/.exec(redisUrl);
   if (!m) throw new Error(`expected ${SENTINEL_SCHEME}[user:pass@]host1:26379,host2:26379/<master name>[/db]`);
-  const [, auth, hosts, path, query] = m;
+  const [, auth, hosts, path, query] = m as unknown as [string, string | undefined, string, string, string | undefined];
   const sentinels = hostList(hosts, 26379, 'sentinel');
   const [name = '', db = '0', ...rest] = path.split('/').slice(1);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error('the master name (first path segment, as in `sentinel monitor <name>`) is missing or invalid');
@@ -140,7 +140,7 @@ function sentinelOptions(redisUrl: string): ConnectionOptions {
 function parseClusterUrl(redisUrl: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean } {
   const m = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(redisUrl);
   if (!m) throw new Error('expected redis+cluster://[user:pass@]host1:port,host2:port (rediss+cluster:// for TLS)');
-  const [, scheme, auth, hosts, path, query] = m;
+  const [, scheme, auth, hosts, path, query] = m as unknown as [string, string, string | undefined, string, string | undefined, string | undefined];
   const nodes = hostList(hosts, 6379, 'cluster node');
   if (path && path !== '/') throw new Error('a Redis Cluster has only database 0: nothing may follow the node list but "/"');
   const params = [...new URLSearchParams(query ?? '').keys()];

@@ -112,7 +112,8 @@ export class ScreenPopController {
       destroy: () => raw.destroy(),
     };
     const stream = new AgentStream(link.ext, start, sink);
-    let closed = false;
+    // Set by the 'close' listener, possibly while the catch-up awaits (TypeScript would take it for always false).
+    let closed = false as boolean;
     let expiry: NodeJS.Timeout | undefined;
     let stopWatching: (() => void) | undefined;
     raw.on('close', () => {
@@ -132,7 +133,10 @@ export class ScreenPopController {
       else raw.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 503, message: 'Call updates are unavailable right now. The page retries by itself.' }));
       return;
     }
-    if (closed) return this.hub.remove(stream);
+    if (closed) {
+      this.hub.remove(stream);
+      return;
+    }
     stream.event('ready', { extensions: link.ext, expiresAt: link.exp ? new Date(link.exp * 1000).toISOString() : null, serverTime: Date.now() });
     expiry = this.closeAtExpiry(link, stream);
     // A link revoked by ops ends its streams; the page's reconnect is refused (403) and says so.

@@ -212,7 +212,7 @@ function configure(db: DatabaseSync) {
 }
 
 function isBusy(err: unknown): boolean {
-  return /database is locked|SQLITE_BUSY/i.test(String((err as Error)?.message));
+  return /database is locked|SQLITE_BUSY/i.test(String((err as Error | undefined)?.message));
 }
 
 function sizeOf(path: string): number {

@@ -31,7 +31,7 @@ export class WriteCallActivity {
       return this.outcomes.done(record, { status: 'skipped', reason: 'unknown caller (unknownCaller: ignore)', connection });
     }
     const ownerId = await this.crm.ownerId(mapping);
-    const match = chosen ?? matches[0] ?? (query && mapping.actions.unknownCaller === 'create-contact' ? await this.crm.createContact(call, query, ownerId) : undefined);
+    const match = chosen ?? matches.at(0) ?? (query && mapping.actions.unknownCaller === 'create-contact' ? await this.crm.createContact(call, query, ownerId) : undefined);
     const activity = await this.crm.logCall(connection, {
       key,
       record,

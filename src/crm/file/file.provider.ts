@@ -20,7 +20,7 @@ const PHONE_COLUMNS = ['phone', 'mobile'] as const;
 /** The CSV's rows, each with its numbers in every form, and the rows by number. */
 interface Contacts {
   mtimeMs: number;
-  rows: (ContactRow & { numbers: string[]; columns: Record<string, Set<string>> })[];
+  rows: (ContactRow & { numbers: string[]; columns: Partial<Record<string, Set<string>>> })[];
   byNumber: Map<string, ContactRow[]>;
 }
 

@@ -3,7 +3,8 @@ import { CrmError } from '../crm-provider';
 /** What the SDK throws for a non-2xx answer (ApiException) — only the fields we read. */
 interface ApiExceptionLike {
   code: number;
-  body?: { message?: string; category?: string; policyName?: string; errorType?: string } | string;
+  // As HubSpot (or a proxy in front of it) sent it: JSON null included.
+  body?: { message?: string; category?: string; policyName?: string; errorType?: string } | string | null;
   headers?: Record<string, string>;
 }
 

@@ -44,7 +44,8 @@ export class KeyedObjects {
     this.definition ??= this.run('ensureProperty', async () => {
       const read = async () => (await this.client.crm.properties.coreApi.getByName(this.objectType, this.property)).hasUniqueValue === true;
       let isUnique: boolean;
-      let refused = false;
+      // Set by the catch below; TypeScript would otherwise take it for always false.
+      let refused = false as boolean;
       try {
         isUnique = await read();
       } catch (err) {

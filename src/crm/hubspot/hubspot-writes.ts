@@ -20,7 +20,7 @@ export const HUBSPOT_DEFAULT_DISPOSITIONS: Disposition[] = [
 ];
 
 /** Where a call or task is attached for each kind of record, with HubSpot's own (v4) association type ids. */
-const ATTACHMENT: Record<string, { objectType: 'contacts' | 'companies'; calls: number; tasks: number }> = {
+const ATTACHMENT: Partial<Record<string, { objectType: 'contacts' | 'companies'; calls: number; tasks: number }>> = {
   contact: { objectType: 'contacts', calls: 194, tasks: 204 },
   company: { objectType: 'companies', calls: 182, tasks: 192 },
 };

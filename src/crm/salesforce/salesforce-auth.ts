@@ -5,6 +5,9 @@ import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { Logger } from 'pino';
 import { CrmError } from '../crm-provider';
 import { classifySalesforceError } from './salesforce-errors';
+
+/** The token endpoint's answer, as Salesforce may send it: instance_url can be missing (the settings then say where the org is). */
+type TokenAnswer = Omit<TokenResponse, 'instance_url'> & { instance_url?: string };
 import { SalesforceSettings } from './salesforce.settings';
 import { SalesforceTransport } from './salesforce-transport';
 
@@ -101,7 +104,7 @@ export class SalesforceAuthManager {
 
   private async grant(): Promise<SalesforceSession> {
     const auth = this.settings.auth;
-    let res: TokenResponse;
+    let res: TokenAnswer;
     let rotated = false;
     try {
       if (auth.flow === 'refresh-token') {

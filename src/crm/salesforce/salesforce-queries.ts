@@ -6,8 +6,12 @@ export const RECORD_RANK: Record<string, number> = { Contact: 0, Lead: 1, Accoun
 const COMMON = 'Id, Name, Phone, OwnerId, Owner.Name, LastActivityDate, LastModifiedDate';
 /** Per object and number, at most this many records: a screen pop shows a handful, not a list. */
 const PER_OBJECT = 10;
-/** Every standard phone field SOSL searches (IN PHONE FIELDS), so a batched result can be traced back to its number. */
-export const PHONE_FIELDS: Record<string, string[]> = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
+const PHONE_FIELDS_OF = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
+/**
+ * Every standard phone field SOSL searches (IN PHONE FIELDS), so a batched result can be traced back to its number.
+ * Looked up by the type Salesforce names on a record: one not listed has none.
+ */
+export const PHONE_FIELDS: Partial<Record<string, string[]>> = PHONE_FIELDS_OF;
 /**
  * Salesforce drops the logical operators of a FIND {…} longer than 4,000 characters (and returns
  * nothing past 10,000): a batched search keeps its terms below that, with room for the braces.
@@ -26,7 +30,7 @@ export const MAX_NUMBERS_PER_SEARCH = 60;
 export function phoneSearch(queries: PhoneQuery | PhoneQuery[]): string {
   const list = [queries].flat();
   const limit = PER_OBJECT * list.length;
-  const phones = (type: string) => PHONE_FIELDS[type].filter((f) => f !== 'Phone').join(', ');
+  const phones = (type: keyof typeof PHONE_FIELDS_OF) => PHONE_FIELDS_OF[type].filter((f) => f !== 'Phone').join(', ');
   return (
     `FIND {${searchTerms(list)}} IN PHONE FIELDS RETURNING ` +
     `Contact(${COMMON}, AccountId, Account.Name, Title, Email, ${phones('Contact')} LIMIT ${limit}), ` +

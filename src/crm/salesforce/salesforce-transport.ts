@@ -44,7 +44,8 @@ export class SalesforceTransport extends Transport {
           this.unauthorised.add(req);
           return res;
         }
-        throw new SalesforceHttpError(res.statusCode, res.headers ?? {}, parse(res.body));
+        // As the server sent it: jsforce's type promises headers, an error answer may come without.
+        throw new SalesforceHttpError(res.statusCode, (res as Partial<typeof res>).headers ?? {}, parse(res.body));
       });
       return { stream: inner.stream(), promise };
     });
