@@ -143,8 +143,8 @@ function logRefusedEvents(fastify: FastifyInstance, logger: Logger) {
   fastify.addHook('onSend', (req, reply, payload, done) => {
     if (reply.statusCode >= 400 && req.url.startsWith(EVENTS_PATH)) logRefused(logger, req, reply.statusCode, payload);
     // Nest's 404 quotes the URL ("Cannot GET /x?token=..."): its query string may hold a token.
-    if (reply.statusCode === 404 && typeof payload === 'string' && payload.includes('?')) return done(null, scrubSecrets(payload));
-    done(null, payload);
+    if (reply.statusCode === 404 && typeof payload === 'string' && payload.includes('?')) done(null, scrubSecrets(payload));
+    else done(null, payload);
   });
 }
 

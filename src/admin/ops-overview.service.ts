@@ -70,7 +70,7 @@ export class OpsOverviewService {
       this.crm
         .get(name)
         .health()
-        .catch((err: Error) => ({ ok: false, detail: err.message })),
+        .catch((err: unknown) => ({ ok: false, detail: (err as Error).message })),
       new Promise<CrmHealth>((r) => setTimeout(() => r({ ok: false, detail: 'health check timed out after 3 s' }), 3000).unref()),
     ]);
     const entry = { at: Date.now(), health };

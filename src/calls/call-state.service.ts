@@ -18,7 +18,6 @@ export interface StoredWrapUp extends WrapUpView {
 /** What pages see of a stored wrap-up (a record created from the card stays server-side). */
 export function wrapUpView(wrapUp: StoredWrapUp): WrapUpView {
   const { created: _created, ...view } = wrapUp;
-  void _created;
   return view;
 }
 

@@ -173,7 +173,7 @@ export class CallUpdatePublisher {
   /** Whether a page anywhere watches the extension (its channel has a subscriber). On a Cluster only the node asked answers for itself: unknown there. */
   async watched(extension: string): Promise<boolean | undefined> {
     if (this.redis.isCluster) return undefined;
-    const [, n] = (await this.redis.pubsub('NUMSUB', this.keys.updates(extension))) as [string, number];
+    const [, n] = (await this.redis.pubsub('NUMSUB', this.keys.updates(extension))) as [string, unknown];
     return Number(n) > 0;
   }
 }

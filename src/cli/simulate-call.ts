@@ -100,7 +100,7 @@ function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-main().catch((err: Error) => {
-  console.error(`Could not reach the connector at ${values.url}: ${err.message}`);
+main().catch((err: unknown) => {
+  console.error(`Could not reach the connector at ${values.url}: ${(err as Error).message}`);
   process.exit(1);
 });

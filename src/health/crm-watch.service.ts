@@ -116,7 +116,7 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
         this.crm
           .get(name)
           .health()
-          .catch((err: Error) => ({ ok: false, detail: err.message })),
+          .catch((err: unknown) => ({ ok: false, detail: (err as Error).message })),
         new Promise<CrmHealth>((r) => (timer = setTimeout(() => r({ ok: false, detail: `health check timed out after ${HEALTH_TIMEOUT_MS / 1000} s` }), HEALTH_TIMEOUT_MS))),
       ]);
     } finally {

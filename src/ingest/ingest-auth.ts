@@ -28,7 +28,7 @@ export class IngestAuth {
    * that rejects with, the refusal (403, 401, or 429 past the limit). The accepted case stays
    * synchronous: it runs once per event.
    */
-  check(req: FastifyRequest): void | Promise<never> {
+  check(req: FastifyRequest): undefined | Promise<never> {
     if (this.allow && !allowed(this.allow, req.ip)) {
       throw new ForbiddenException(`Source address ${req.ip} is not in INGEST_ALLOW_CIDRS.`);
     }

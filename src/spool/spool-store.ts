@@ -44,7 +44,8 @@ export class SpoolStore {
     this.insert = db.prepare('INSERT INTO entries (spooled_at, event) VALUES (?, ?)');
     this.selectOldest = db.prepare('SELECT seq, event FROM entries ORDER BY seq LIMIT ?');
     this.deleteOne = db.prepare('DELETE FROM entries WHERE seq = ?');
-    const row = db.prepare('SELECT count(*) AS n, coalesce(sum(length(event)), 0) AS b FROM entries').get() as { n: number; b: number };
+    // node:sqlite reads an INTEGER as a number, or as a bigint when it is told to (readBigInts): Number() takes either.
+    const row = db.prepare('SELECT count(*) AS n, coalesce(sum(length(event)), 0) AS b FROM entries').get() as { n: number | bigint; b: number | bigint };
     this.count = Number(row.n);
     this.bytes = Number(row.b);
   }
@@ -103,7 +104,7 @@ export class SpoolStore {
         const one = old.prepare('SELECT seq, spooled_at, event FROM entries WHERE seq = ?');
         let max = 0;
         try {
-          max = Number((old.prepare('SELECT max(seq) AS m FROM entries').get() as { m: number | null }).m ?? 0);
+          max = Number((old.prepare('SELECT max(seq) AS m FROM entries').get() as { m: number | bigint | null }).m ?? 0);
         } catch {
           max = 0; // the table's index itself is unreadable: nothing can be walked
         }
@@ -150,7 +151,7 @@ export class SpoolStore {
   }
 
   oldest(limit: number): SpoolEntry[] {
-    return (this.selectOldest.all(limit) as { seq: number; event: string }[]).map((r) => ({
+    return (this.selectOldest.all(limit) as { seq: number | bigint; event: string }[]).map((r) => ({
       seq: Number(r.seq),
       event: JSON.parse(r.event) as CallEvent,
       bytes: Buffer.byteLength(r.event),
@@ -158,7 +159,7 @@ export class SpoolStore {
   }
 
   oldestSpooledAt(): number | undefined {
-    const row = this.db.prepare('SELECT spooled_at AS at FROM entries ORDER BY seq LIMIT 1').get() as { at: number } | undefined;
+    const row = this.db.prepare('SELECT spooled_at AS at FROM entries ORDER BY seq LIMIT 1').get() as { at: number | bigint } | undefined;
     return row ? Number(row.at) : undefined;
   }
 

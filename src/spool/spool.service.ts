@@ -139,9 +139,10 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
       this.waiting.push({
         event,
         done: (err) => {
-          if (!err) return resolve();
-          this.count(key, -1);
-          reject(err);
+          if (err) {
+            this.count(key, -1);
+            reject(err);
+          } else resolve();
         },
       });
     });
@@ -203,7 +204,7 @@ export class SpoolService implements OnApplicationBootstrap, BeforeApplicationSh
   private startReplay(store: SpoolStore) {
     if (this.replaying || this.closing) return;
     this.replaying = this.replay(store)
-      .catch((err: Error) => this.log.error({ event: 'spool.replay_failed', err: err.message }, 'spool replay stopped; it restarts with the next spooled event'))
+      .catch((err: unknown) => this.log.error({ event: 'spool.replay_failed', err: (err as Error).message }, 'spool replay stopped; it restarts with the next spooled event'))
       .finally(() => (this.replaying = undefined));
   }
 

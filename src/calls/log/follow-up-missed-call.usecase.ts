@@ -17,8 +17,8 @@ export class FollowUpMissedCall {
 
   /** Never fails the call's log: a task that could not be created is a warning. */
   async create(call: CallToLog, activityId: string): Promise<void> {
-    await this.createTask(call, activityId).catch((err: Error) =>
-      this.log.warn({ event: 'crm.follow_up_failed', callId: call.record.callId, connection: call.connection, err: err.message }, 'follow-up task not created'),
+    await this.createTask(call, activityId).catch((err: unknown) =>
+      this.log.warn({ event: 'crm.follow_up_failed', callId: call.record.callId, connection: call.connection, err: (err as Error).message }, 'follow-up task not created'),
     );
   }
 

@@ -60,7 +60,7 @@ export class TellRingingLegs {
             group: { answeredBy: { extension: answeredBy, label } },
             labels: this.cards.labels(this.mappings.resolve(leg.extension)),
           })
-          .catch((err: Error) => this.log.warn({ event: 'pop.group_update_failed', callId: record.callId, err: err.message }, 'could not tell the other ringing extensions who answered')),
+          .catch((err: unknown) => this.log.warn({ event: 'pop.group_update_failed', callId: record.callId, err: (err as Error).message }, 'could not tell the other ringing extensions who answered')),
       ),
     );
   }

@@ -171,9 +171,9 @@ export class FileProvider implements CrmProvider {
 
   private async rewrite(activityId: string, patch: ActivityPatch): Promise<void> {
     const file = this.files.callLogFile;
-    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw new CrmError('retryable', `Cannot read ${file}: ${err.message}`, { cause: err });
+    const text = await readFile(file, 'utf8').catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw new CrmError('retryable', `Cannot read ${file}: ${(err as Error).message}`, { cause: err });
     });
     const lines = text.split('\n');
     const quoted = JSON.stringify(activityId);

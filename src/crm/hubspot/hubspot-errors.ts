@@ -40,7 +40,8 @@ export function classifyHubSpotError(err: unknown): CrmError {
   return new CrmError('retryable', `HubSpot request failed: ${e.message ?? String(err)}`, { cause: err });
 }
 
-function lower(headers: Record<string, string>): Record<string, string> {
+// As the response carried them: a repeated header can come as an array.
+function lower(headers: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
 }
 

@@ -63,11 +63,11 @@ export class KeyedObjects {
             .then((p) => p.hasUniqueValue === true)
             // Another instance created it first: read what it made.
             // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the HubSpot client's error on as it came
-            .catch((e: { code?: number }) => (e.code === 409 ? read() : Promise.reject(e)));
+            .catch((e: unknown) => ((e as { code?: number }).code === 409 ? read() : Promise.reject(e)));
         // An object type on which HubSpot refuses unique properties still gets its key property, found by search.
-        isUnique = await create(true).catch((e: { code?: number }) => {
+        isUnique = await create(true).catch((e: unknown) => {
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the HubSpot client's error on as it came
-          if (e.code !== 400) return Promise.reject(e);
+          if ((e as { code?: number }).code !== 400) return Promise.reject(e);
           refused = true;
           return create(false);
         });
@@ -81,7 +81,7 @@ export class KeyedObjects {
         );
       }
       return { unique: isUnique };
-    }).catch((err) => {
+    }).catch((err: unknown) => {
       this.definition = undefined;
       throw err;
     });

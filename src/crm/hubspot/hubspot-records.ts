@@ -140,7 +140,7 @@ export function toMatch(connection: string, id: string, p: Properties, portal: {
 
 /** Most recently active first, whatever order the search returned. */
 export function rank(matches: CrmMatch[]): CrmMatch[] {
-  return matches.sort((a, b) => String(b.lastActivityAt ?? '').localeCompare(String(a.lastActivityAt ?? '')));
+  return matches.sort((a, b) => (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? ''));
 }
 
 /** The Call engagement for one call: properties and the association to its contact (the key property is added by the caller). */

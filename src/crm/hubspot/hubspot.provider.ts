@@ -224,7 +224,8 @@ export class HubSpotProvider implements CrmProvider {
     let after: string | undefined;
     do {
       const page = await this.call('updateCall', undefined, () => v4.getPage('calls', activityId, objectType, after, 500));
-      current.push(...page.results.map((r) => String(r.toObjectId)));
+      // HubSpot's JSON carries toObjectId as a number, whatever the client's type says.
+      current.push(...page.results.map((r) => String(r.toObjectId as string | number)));
       after = page.paging?.next?.after;
     } while (after);
     if (!current.includes(to)) await this.call('updateCall', undefined, () => v4.create('calls', activityId, objectType, to, [spec]));
@@ -313,7 +314,10 @@ export class HubSpotProvider implements CrmProvider {
       if (auth.flow !== 'oauth') return;
       const key = new CrmConnectionKeys(this.deps.keyPrefix).accessToken();
       const shared = force ? undefined : await this.deps.redis.get(key);
-      if (shared) return this.client.setAccessToken(shared);
+      if (shared) {
+        this.client.setAccessToken(shared);
+        return;
+      }
       let token;
       try {
         token = await this.client.oauth.tokensApi.create('refresh_token', undefined, undefined, auth.clientId, this.deps.secret(auth.clientSecretEnv), this.deps.secret(auth.refreshTokenEnv));

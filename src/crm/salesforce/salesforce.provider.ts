@@ -44,8 +44,8 @@ export class SalesforceProvider implements CrmProvider {
             conn.instanceUrl = session.instanceUrl;
             callback(null, session.accessToken);
           },
-          (err: Error) => {
-            callback(err);
+          (err: unknown) => {
+            callback(err instanceof Error ? err : new Error(String(err)));
           },
         );
       },
@@ -315,7 +315,7 @@ function accountContext(account: SfRecord, base: string): CrmContextItem[] {
   }
   const cases = child('Cases');
   if (cases?.totalSize) {
-    const named = cases.records.slice(0, 3).map((c) => ({ name: [c.CaseNumber, c.Subject].filter(Boolean).join(': ') || String(c.Id), url: recordUrl(base, 'Case', c.Id) }));
+    const named = cases.records.slice(0, 3).map((c) => ({ name: [c.CaseNumber, c.Subject].filter(Boolean).join(': ') || c.Id, url: recordUrl(base, 'Case', c.Id) }));
     items.push({ kind: 'cases', label: 'Open cases', count: cases.totalSize, items: named });
   }
   return items;
