@@ -18,7 +18,7 @@ const CSV = 'id,name,company,phone\nc-001,Jane Roe,Acme Corp,(555) 123-4567\n';
 describe('Admin API, config reload and metrics', () => {
   let t: TestApp;
   let dir: string;
-  const admin = (path: string, init: RequestInit = {}) =>
+  const admin = (path: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) =>
     fetch(`${t.url}${path}`, {
       ...init,
       headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },

@@ -26,7 +26,7 @@ if (!HAVE_REDIS_CLUSTER_TOOLS) {
     let cluster: ClusterSetup | undefined;
     let t: Awaited<ReturnType<typeof startTestApp>> | undefined;
     let stopStream: (() => Promise<void>) | undefined;
-    const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] }).catch(async (err) => {
+    const hs = await startFakeHubSpot({ tokens: [HS_TOKEN] }).catch(async (err: unknown) => {
       await rm(dir, { recursive: true, force: true });
       throw err;
     });

@@ -30,7 +30,15 @@ describe('HubSpot exactly once, search lag or not', () => {
       hubspotProvider.settings.parse({ type: 'hubspot', basePath: hs.url, auth: { flow: 'private-app', tokenEnv: 'HS_TOKEN' }, ...settings }),
       store.deps('hs', {
         secret: () => 'pat-test-token',
-        logger: pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) })),
+        logger: pino(
+          { level: 'info' },
+          new Writable({
+            write: (chunk, _enc, done) => {
+              logLines.push(String(chunk));
+              done();
+            },
+          }),
+        ),
       }),
     );
   const start = async (opts: FakeHubSpotOptions = {}) => {

@@ -140,7 +140,7 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     hs.inject({ ...fault, pathIncludes: '/contacts/search' });
     const err = (await make()
       .findContactsByPhone(query)
-      .catch((e) => e)) as CrmError;
+      .catch((e: unknown) => e)) as CrmError;
     expect(err).toBeInstanceOf(CrmError);
     expect(err).toMatchObject(expected);
     if (retryAfterMs) expect(err.opts.retryAfterMs).toBe(retryAfterMs);
@@ -150,7 +150,7 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
   it("an unknown owner is a permanent failure with HubSpot's message", async () => {
     const err = (await make()
       .logCall({ key: 'k-owner', record: record(), ownerId: '999', subject: 's', description: 'd' })
-      .catch((e) => e)) as CrmError;
+      .catch((e: unknown) => e)) as CrmError;
     expect(err).toMatchObject({ kind: 'permanent' });
     expect(err.message).toMatch(/999 is not a valid owner id/);
   });
@@ -170,7 +170,7 @@ describe('HubSpot provider (real @hubspot/api-client against the fake HubSpot)',
     const started = Date.now();
     const err = await make({ lookupTimeoutMs: 300 })
       .findContactsByPhone(query)
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'retryable', opts: { code: 'TIMEOUT' } });
     expect(Date.now() - started).toBeLessThan(600);
   });

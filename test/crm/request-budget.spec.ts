@@ -49,7 +49,7 @@ describe(RequestBudget.name, () => {
   it('a spent daily budget is a quota-exhausted error that says when it resets', async () => {
     const budget = new RequestBudget(redis, `${prefix}:day`, { requests: 100, perSeconds: 10, perDay: 3 });
     for (let i = 0; i < 3; i++) await budget.acquire('bulk');
-    const err = (await budget.acquire('bulk').catch((e) => e)) as CrmError;
+    const err = (await budget.acquire('bulk').catch((e: unknown) => e)) as CrmError;
     expect(err).toBeInstanceOf(CrmError);
     expect(err).toMatchObject({ kind: 'quota-exhausted', opts: { code: 'DAILY_BUDGET' } });
     expect(err.opts.retryAfterMs).toBeGreaterThan(23 * 3600_000);

@@ -86,7 +86,7 @@ describe('Salesforce OAuth flows and sessions (real jsforce against the fake Sal
     sf.refreshTokens.clear();
     const err = (await make()
       .findContactsByPhone(query)
-      .catch((e) => e)) as CrmError;
+      .catch((e: unknown) => e)) as CrmError;
     expect(err).toMatchObject({ kind: 'auth' });
     expect(err.message).toMatch(/invalid_grant: expired access\/refresh token/);
   });

@@ -102,7 +102,7 @@ describe('Salesforce batched lookups and createContact', () => {
     });
 
     it("an unknown owner is a permanent failure with Salesforce's message, and nothing is created", async () => {
-      const err = await make().createContact!({ key: 'k', number, ownerId: '0055g00000NOBODY' }).catch((e) => e);
+      const err = await make().createContact!({ key: 'k', number, ownerId: '0055g00000NOBODY' }).catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'permanent', opts: { code: 'INVALID_CROSS_REFERENCE_KEY' } });
       expect(leads()).toHaveLength(0);
     });

@@ -233,7 +233,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
     sf.inject({ ...fault, pathIncludes: path });
     const p = make();
     const run = path === '/search' ? () => p.findContactsByPhone(query) : () => p.logCall({ key: 'k-err', record: record(), subject: 's', description: 'd' });
-    const err = (await run().catch((e) => e)) as CrmError;
+    const err = (await run().catch((e: unknown) => e)) as CrmError;
     expect(err).toBeInstanceOf(CrmError);
     expect(err).toMatchObject(expected);
     if (retryAfterMs) expect(err.opts.retryAfterMs).toBe(retryAfterMs);
@@ -243,7 +243,7 @@ describe('Salesforce provider (real jsforce against the fake Salesforce)', () =>
 
   it("an unknown owner or contact is a permanent failure with Salesforce's message", async () => {
     const p = make();
-    const owner = (await p.logCall({ key: 'k-owner', record: record(), ownerId: '0055g00000NOPE1AAA', subject: 's', description: 'd' }).catch((e) => e)) as CrmError;
+    const owner = (await p.logCall({ key: 'k-owner', record: record(), ownerId: '0055g00000NOPE1AAA', subject: 's', description: 'd' }).catch((e: unknown) => e)) as CrmError;
     expect(owner).toMatchObject({ kind: 'permanent', opts: { code: 'INVALID_CROSS_REFERENCE_KEY', status: 400 } });
     expect(owner.message).toMatch(/owner cannot be blank \(fields: OwnerId\)/);
     const match = { connection: 'sf', recordType: 'Contact', id: '0035g00000GONE1AAA', displayName: 'Gone' };

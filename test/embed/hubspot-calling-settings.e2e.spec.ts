@@ -10,8 +10,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
     const child = fork(resolve(__dirname, '../../dist/cli/hubspot-calling-settings.js'), args, { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
     child.on('exit', (code) => done({ code, stdout, stderr }));
   });
 }

@@ -86,7 +86,7 @@ export class FakeHubSpot extends FakeServer {
   addDeal(properties: Record<string, string>, contactIds: string[] = []): string {
     const id = String(++this.seq);
     const now = new Date(Date.now() - 3_600_000 + this.seq).toISOString();
-    const closed = ['closedwon', 'closedlost'].includes(properties.dealstage ?? '');
+    const closed = ['closedwon', 'closedlost'].includes(properties.dealstage);
     this.deals.push({
       id,
       properties: { hs_lastmodifieddate: now, createdate: now, ...properties, hs_is_closed: String(closed), hs_object_id: id },
@@ -139,7 +139,7 @@ export class FakeHubSpot extends FakeServer {
     if (req.path === '/oauth/v1/token') return undefined;
     // Calling settings belong to the app's developer account: its API key, not a portal's token.
     if (req.path.startsWith('/crm/v3/extensions/calling/')) {
-      return req.query.get('hapikey') === this.opts.developer?.apiKey && this.opts.developer?.apiKey
+      return req.query.get('hapikey') === this.opts.developer?.apiKey && this.opts.developer.apiKey
         ? undefined
         : { status: 401, body: { status: 'error', message: 'The API key provided is invalid.', correlationId: cid(), category: 'INVALID_AUTHENTICATION' } };
     }
@@ -195,7 +195,7 @@ export class FakeHubSpot extends FakeServer {
     const objects = /^\/crm\/v3\/objects\/(calls|contacts|tasks)(?:\/(.+))?$/.exec(path);
     if (objects) {
       const type = objects[1] as ObjectType;
-      const rest = objects[2];
+      const rest = objects[2] as string | undefined;
       if (method === 'POST' && rest === undefined) return this.create(type, req.body);
       if (method === 'POST' && rest === 'batch/create') return this.batchCreate(type, req.body);
       if (method === 'POST' && rest === 'batch/read') return this.batchRead(type, req.body);
@@ -395,7 +395,8 @@ export class FakeHubSpot extends FakeServer {
       };
     }
     for (const [name, unique] of this.propertyDefs[type]) {
-      const value = properties[name];
+      // As the request sent it: null and missing included.
+      const value = properties[name] as string | null | undefined;
       if (!unique || value == null || value === '') continue;
       const holder = [...this.store(type), ...pending].find((o) => o !== self && o.properties[name] === value);
       if (holder) return uniqueConflict(this.opts.portalId ?? 4242, type, name, value, self?.id ?? String(this.seq + 1), holder.id);

@@ -29,7 +29,7 @@ export interface FakeSalesforceOptions {
 
 const PREFIX: Record<string, string> = { Account: '001', Contact: '003', Lead: '00Q', Task: '00T', User: '005', Opportunity: '006', Case: '500' };
 /** Child relationships a SOQL subquery may name: parent type → relationship → [child type, the child's lookup to the parent]. */
-const CHILDREN: Record<string, Record<string, [string, string]>> = {
+const CHILDREN: Partial<Record<string, Partial<Record<string, [string, string]>>>> = {
   Account: { Opportunities: ['Opportunity', 'AccountId'], Cases: ['Case', 'AccountId'], Contacts: ['Contact', 'AccountId'] },
   Contact: { Cases: ['Case', 'ContactId'], Opportunities: ['Opportunity', 'ContactId'] },
 };
@@ -55,7 +55,7 @@ const PICKLISTS: Record<string, string[]> = {
   Status: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
 };
 const LEAD_FIELDS = ['FirstName', 'LastName', 'Company', 'Phone', 'MobilePhone', 'Email', 'Title', 'Description', 'LeadSource', 'OwnerId', 'Status'];
-const PHONE_FIELDS: Record<string, string[]> = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
+const PHONE_FIELDS: Partial<Record<string, string[]>> = { Contact: ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'], Lead: ['Phone', 'MobilePhone'], Account: ['Phone', 'Fax'] };
 const SOSL_RESERVED = /[?&|!{}[\]()^~*:\\"'+-]/;
 
 export class FakeSalesforce extends FakeServer {
@@ -138,7 +138,8 @@ export class FakeSalesforce extends FakeServer {
       return this.issue();
     }
     if (b.grant_type === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
-      const [header, claims, signature] = String(b.assertion ?? '').split('.');
+      // A form field the request may leave out.
+      const [header, claims, signature] = ((b.assertion as string | undefined) ?? '').split('.');
       if (!o.jwtPublicKey || !header || !claims || !signature) return fail('invalid_grant', 'invalid assertion');
       const key = typeof o.jwtPublicKey === 'string' ? createPublicKey(o.jwtPublicKey) : o.jwtPublicKey;
       const alg = safeJson(Buffer.from(header, 'base64url').toString())?.alg;
@@ -186,11 +187,12 @@ export class FakeSalesforce extends FakeServer {
     for (const spec of m[2].matchAll(/(\w+)\(([^)]*)\)/g)) {
       const [, type, inner] = spec;
       const parsed = /^(.*?)(?: WHERE (\w+) = (true|false))?(?: LIMIT (\d+))?$/.exec(inner.trim());
-      if (!parsed || !PHONE_FIELDS[type]) return malformed(`sObject type '${type}' is not supported.`);
-      const [, fieldList, whereField, whereValue, limit] = parsed;
+      const phoneFields = PHONE_FIELDS[type];
+      if (!parsed || !phoneFields) return malformed(`sObject type '${type}' is not supported.`);
+      const [, fieldList, whereField, whereValue, limit] = parsed as unknown as [string, string, string?, string?, string?];
       const fields = fieldList.split(',').map((f) => f.trim());
       const hits = this.objects
-        .filter((o) => o.type === type && PHONE_FIELDS[type].some((f) => wanted.has(digitsOf(o[f]))))
+        .filter((o) => o.type === type && phoneFields.some((f) => wanted.has(digitsOf(o[f]))))
         .filter((o) => !whereField || String(o[whereField] ?? false) === whereValue)
         .slice(0, Number(limit ?? 2000));
       searchRecords.push(...hits.map((o) => this.project(o, fields)));
@@ -211,17 +213,19 @@ export class FakeSalesforce extends FakeServer {
     );
     const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: LIMIT (\d+))?$/s.exec(soql.trim());
     if (!m) return { status: 400, body: [{ message: `unexpected token: ${soql.slice(0, 60)}`, errorCode: 'MALFORMED_QUERY' }] };
-    const [, fieldList, type, where, limit] = m;
+    const [, fieldList, type, where, limit] = m as unknown as [string, string, string, string?, string?];
     const conditions: [string, string | boolean | string[]][] = [];
     if (where) {
       // field = 'string literal with \' escapes' | true | false, or field IN ('a', 'b'), joined by AND
       const literal = `'(?:[^'\\\\]|\\\\.)*'`;
       const re = new RegExp(`(\\w+) (?:= (${literal}|true|false)|IN \\((${literal}(?:, ${literal})*)\\))(?: AND |$)`, 'y');
-      const unquote = (l: string) => l.slice(1, -1).replace(/\\(.)/g, (_x, ch) => ({ n: '\n', r: '\r', t: '\t' })[ch as 'n'] ?? ch);
+      const escaped: Partial<Record<string, string>> = { n: '\n', r: '\r', t: '\t' };
+      const unquote = (l: string) => l.slice(1, -1).replace(/\\(.)/g, (_x, ch: string) => escaped[ch] ?? ch);
       let c: RegExpExecArray | null;
       let consumed = 0;
       while ((c = re.exec(where))) {
-        if (c[3] !== undefined) conditions.push([c[1], (c[3].match(new RegExp(literal, 'g')) ?? []).map(unquote)]);
+        const list = c[3] as string | undefined;
+        if (list !== undefined) conditions.push([c[1], (list.match(new RegExp(literal, 'g')) ?? []).map(unquote)]);
         else conditions.push([c[1], c[2].startsWith("'") ? unquote(c[2]) : c[2] === 'true']);
         consumed = re.lastIndex;
       }
@@ -248,7 +252,9 @@ export class FakeSalesforce extends FakeServer {
         );
         for (const f of fields.filter((x) => x.startsWith('__child'))) {
           const c = children[Number(f.slice('__child'.length))];
-          const [childType, lookup] = CHILDREN[type][c.rel];
+          const relation = CHILDREN[type]?.[c.rel];
+          if (!relation) continue; // refused above
+          const [childType, lookup] = relation;
           const rows = this.objects
             .filter((x) => x.type === childType && x[lookup] === o.Id && (!c.whereField || String(x[c.whereField] ?? false) === c.whereValue))
             .sort((a, b) => (c.orderBy ? (c.desc ? -1 : 1) * String(a[c.orderBy] ?? '').localeCompare(String(b[c.orderBy] ?? '')) : 0));
@@ -290,6 +296,8 @@ export class FakeSalesforce extends FakeServer {
     if (refused) return { status: 400, body: refused };
     const { attributes: _attributes, Id: _id, ...fields } = body;
     for (const [f, v] of Object.entries(fields)) {
+      // A null clears the field, as Salesforce does: the fake's record is a plain map of fields.
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- see above
       if (v === null) delete task[f];
       else task[f] = v;
     }

@@ -93,7 +93,7 @@ export class FakeServer {
     const url = new URL(req.url ?? '/', 'http://fake');
     const raw = await new Promise<string>((resolve) => {
       let data = '';
-      req.on('data', (c) => (data += c));
+      req.on('data', (c: Buffer) => (data += String(c)));
       req.on('end', () => resolve(data));
     });
     const type = req.headers['content-type'] ?? '';
@@ -107,7 +107,10 @@ export class FakeServer {
     const fault = this.faults.find((f) => f.left > 0 && (f.match ? f.match(request) : (!f.method || f.method === request.method) && (!f.pathIncludes || request.path.includes(f.pathIncludes))));
     if (fault) fault.left -= 1;
     if (fault?.delayMs) await this.wait(fault.delayMs);
-    if (fault && !fault.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
+    if (fault && !fault.afterCommit && !fault.slowOnly) {
+      this.fail(res, fault, request);
+      return;
+    }
 
     let response: FakeResponse;
     try {
@@ -115,7 +118,10 @@ export class FakeServer {
     } catch (err) {
       response = { status: 500, body: { message: (err as Error).message } };
     }
-    if (fault?.afterCommit && !fault.slowOnly) return this.fail(res, fault, request);
+    if (fault?.afterCommit && !fault.slowOnly) {
+      this.fail(res, fault, request);
+      return;
+    }
     request.status = response.status;
     this.send(res, response);
   }

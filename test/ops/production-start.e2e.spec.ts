@@ -44,7 +44,17 @@ function run(command: string, args: string[], env: Record<string, string>): Run 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const r: Run = { proc, out: [], err: [], exited: new Promise((res) => proc.once('exit', (code) => (rmSync(dir, { recursive: true, force: true }), res(code)))) };
+  const r: Run = {
+    proc,
+    out: [],
+    err: [],
+    exited: new Promise((res) =>
+      proc.once('exit', (code) => {
+        rmSync(dir, { recursive: true, force: true });
+        res(code);
+      }),
+    ),
+  };
   proc.stdout.on('data', (d: Buffer) => r.out.push(d.toString()));
   proc.stderr.on('data', (d: Buffer) => r.err.push(d.toString()));
   return r;

@@ -58,15 +58,15 @@ describe('SIGHUP reloads the configuration of a running connector', () => {
       stdio: 'pipe',
     });
     let buffered = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.stdout!.on('data', (chunk) => {
-      buffered += chunk;
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += String(chunk);
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line));
     });
-    await eventually(async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined), 20_000, 'the connector to start').catch((err: Error) => {
-      throw new Error(`${err.message}\nexit code ${child.exitCode}; stderr: ${stderr.slice(-2000)}`);
+    await eventually(async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined), 20_000, 'the connector to start').catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\nexit code ${child.exitCode}; stderr: ${stderr.slice(-2000)}`);
     });
   });
   afterAll(async () => {

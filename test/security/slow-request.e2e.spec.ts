@@ -13,7 +13,12 @@ async function trickle(url: string, head: string, pieces: string[]): Promise<{ a
   let answer = '';
   let ended = false;
   socket.on('data', (d) => (answer += d.toString()));
-  const done = new Promise<void>((r) => socket.once('close', () => ((ended = true), r())));
+  const done = new Promise<void>((r) =>
+    socket.once('close', () => {
+      ended = true;
+      r();
+    }),
+  );
   socket.on('error', () => undefined);
   socket.write(head);
   let sent = 0;

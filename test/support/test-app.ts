@@ -49,7 +49,7 @@ export interface TestApp extends StartedApp {
  * Starts the real connector in this process on a free port, against the real Redis, with its
  * own key prefix so test files running side by side never see each other's queues.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Partial<Record<string, string>> = {}): Promise<TestApp> {
   const prefix = env.REDIS_PREFIX ?? `t${randomBytes(4).toString('hex')}`;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger(env.LOG_LEVEL ?? 'info', {
