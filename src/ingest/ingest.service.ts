@@ -41,7 +41,7 @@ export class IngestService {
 
   /**
    * Validates, stores and enqueues one event; resolves only once the event is durable: its jobs
-   * (which hold the event: the call state) are in Redis, or, when Redis cannot take it in time, it
+   * (which carry the event to the workers) are in Redis, or, when Redis cannot take it in time, it
    * is fsync'd in the local spool (replayed into Redis later). Throws EventNotDurableError when
    * neither can keep it.
    */
@@ -88,8 +88,8 @@ export class IngestService {
   private async store(event: CallEvent): Promise<boolean> {
     if (!this.spool.takesDirectly(event)) {
       try {
-        // The event's one write: its screen-pop job holds it and is the call state (CallStateService),
-        // so a redelivery (same job id) leaves the first copy and adds nothing.
+        // The event's one write: its screen-pop job, which carries it until the worker keeps it in the
+        // call state (CallStateService); a redelivery (same job id) leaves the first copy and adds nothing.
         await withTimeout(this.queue.enqueue(event), REDIS_BUDGET_MS, { subject: 'Redis' });
         return false;
       } catch (err) {
