@@ -101,6 +101,10 @@ export class UnloggedCallsService {
     }
     for (const call of await this.calls.recent(RECENT_CALLS_KEPT)) {
       const note = call.log as LogNote | undefined;
+      if (note?.status === 'failed' && note.reason) {
+        await this.failedWithoutJob(found, call, note, note.reason);
+        continue;
+      }
       if (note?.status !== 'skipped' || !note.reason) continue;
       const reason = note.reason;
       if (COVERED_BY_ANOTHER_JOB.some((re) => re.test(reason))) continue;
@@ -117,11 +121,35 @@ export class UnloggedCallsService {
         reason,
         connection: note.connection,
         at: note.at ? new Date(note.at).toISOString() : undefined,
-        replayable: !!job && (await job.isCompleted()),
+        // A completed job runs again; a job removed from the queue is queued again.
+        replayable: !job || (await job.isCompleted()),
         call: this.show(record),
       });
     }
     return [...found.values()].sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
+  }
+
+  /**
+   * A call whose last log attempt failed, but whose failed job is gone (cleaned from a dashboard, or
+   * past the failed-job retention): its note on the call state still says why, so it stays in the
+   * inbox, and a replay queues its job again.
+   */
+  private async failedWithoutJob(found: Map<string, UnloggedCall>, call: CallRecord & { pop?: unknown; log?: unknown }, note: LogNote, reason: string): Promise<void> {
+    const jobId = logCallJobId(call.callId, call.extension);
+    if (found.has(jobId) || (await Job.fromId(this.queues.callLog, jobId))) return;
+    const { pop: _pop, log: _log, ...record } = call;
+    found.set(jobId, {
+      jobId,
+      callId: call.callId,
+      extension: call.extension,
+      category: / \(attempt \d+ of \d+\)$/.test(reason) ? 'retries-exhausted' : failureCategory(reason),
+      status: 'failed',
+      reason: `${reason} (its job was removed from the queue)`,
+      connection: note.connection,
+      at: note.at ? new Date(note.at).toISOString() : undefined,
+      replayable: true,
+      call: this.show(record),
+    });
   }
 
   /** Groups in a fixed order (what ops can fix first), each with its label and what to do. */
@@ -141,7 +169,17 @@ export class UnloggedCallsService {
     for (const jobId of jobIds) {
       const job = await Job.fromId(this.queues.callLog, jobId);
       if (!job) {
-        refused.push({ jobId, why: 'the job is gone (completed call-log jobs are kept 24 hours): it cannot be replayed' });
+        // Removed from the queue (cleaned, or past its retention): queued again while the call's
+        // state says it was not logged.
+        const target = await this.fromRecent(jobId);
+        const was = target && ((await this.calls.annotations(target.callId, target.extension)).log as LogNote | undefined);
+        if (target && was && (was.status === 'failed' || was.status === 'skipped')) {
+          const at = Date.now();
+          await this.queues.relog(target.callId, target.extension);
+          replayed.push({ jobId, at });
+          continue;
+        }
+        refused.push({ jobId, why: 'the job is gone (completed call-log jobs are kept 24 hours) and the call is not in the recent list as unlogged: it cannot be replayed' });
         continue;
       }
       const state = await job.getState();

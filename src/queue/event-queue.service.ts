@@ -7,7 +7,7 @@ import { APP_ENV, CONNECTOR_CONFIG, LOGGER } from '../config/config.tokens';
 import { AppEnv } from '../config/env';
 import { CallEvent } from '../ingest/call-event';
 import { MetricsService } from '../metrics/metrics.service';
-import { LogCallJobData, PopJobData, QueueName, logCallJob, popJob, updateCallJob } from './queues';
+import { LogCallJobData, PopJobData, QueueName, logCallJob, logCallJobId, popJob, updateCallJob } from './queues';
 import { redisOutageLog } from '../logging/redis-outage';
 
 /**
@@ -56,6 +56,18 @@ export class EventQueueService implements OnApplicationBootstrap {
       adds.push(this.callLog.add(job.name, job.data, job.opts));
     }
     await Promise.all(adds);
+  }
+
+  /**
+   * Queues a call's log job again, to run at once (ops' replay of a call whose job was removed from
+   * the queue, e.g. cleaned from a dashboard): the same job id, so the claim and the logged marker
+   * keep it to one activity. Returns the job id.
+   */
+  async relog(callId: string, extension: string): Promise<string> {
+    const { workers } = this.config;
+    const job = logCallJob({ callId, extension, receivedAt: Date.now() }, { settleMs: 0, attempts: workers.callLogAttempts, backoffMs: workers.callLogBackoffMs });
+    await this.callLog.add(job.name, job.data, job.opts);
+    return logCallJobId(callId, extension);
   }
 
   /** Queues the update of a logged call with its wrap-up (saved at `savedAt`, default now). */

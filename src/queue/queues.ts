@@ -60,7 +60,7 @@ export function popJob(event: CallEvent): { name: JobName.Pop; data: PopJobData;
 export const FAILED_CALL_LOGS_KEPT = { days: 30, count: 10_000 };
 
 export function logCallJob(
-  event: CallEvent,
+  event: Pick<CallEvent, 'callId' | 'extension' | 'receivedAt'>,
   { settleMs, attempts, backoffMs }: { settleMs: number; attempts: number; backoffMs: number },
 ): { name: JobName.LogCall; data: LogCallJobData; opts: JobsOptions } {
   return {

@@ -4,9 +4,9 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdPart } from '../../src/ingest/call-event';
-import { QueueName } from '../../src/queue/queues';
+import { logCallJobId, QueueName } from '../../src/queue/queues';
 import { FakeHubSpot, startFakeHubSpot } from '../fakes/fake-hubspot';
-import { eventually, newCallId, sendEvent, startTestApp, TestApp } from '../support/test-app';
+import { eventually, newCallId, sendEvent, startTestApp, TEST_ADMIN_TOKEN, TestApp } from '../support/test-app';
 
 /**
  * Ops clean BullMQ's completed and failed jobs from a queue dashboard (Bull Board's "Clean",
@@ -35,6 +35,7 @@ mappings:
   extensions:
     "0003*204": { owner: { id: "204" } }
     "0003*205": { owner: { id: "205" } }
+    "0003*299": { owner: { email: nobody@example.com } }
 `,
     );
     t = await startTestApp({ CONFIG_FILE: join(dir, 'connector.yaml'), HS_TOKEN: 'pat-test-token' });
@@ -57,6 +58,40 @@ mappings:
   const activities = (callId: string) => hs.calls().filter((c) => String(c.properties.voipnow_call_key ?? '').startsWith(`vn-${escapeIdPart(callId)}`));
   const event = (type: string, callId: string, ext: string, extra: Record<string, string>) =>
     sendEvent(t.url, type, { CallID: callId, CalledDID: '+3222222222', CalledExtension: ext, CalledNumber: '+3222222222', CallFlow: 'IN', ...extra });
+
+  const admin = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const res = await fetch(`${t.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return (await res.json()) as any;
+  };
+  const unlogged = async (callId: string) => ((await admin('GET', '/admin/unlogged')).groups as { calls: any[] }[]).flatMap((g) => g.calls).find((c) => c.callId === callId);
+
+  it('a call that failed for good stays in the unlogged inbox, with its reason, after its failed job is cleaned, and a replay queues its job again', async () => {
+    const id = newCallId();
+    const jobId = logCallJobId(id, '0003*299');
+    const caller = { CallerIDNum: '0015551234567', CallerIDNam: 'J ROE' };
+    expect((await event('dial-in', id, '0003*299', { ...caller, CallStatus: 'CALLING' })).status).toBe(202);
+    expect((await event('hangup', id, '0003*299', { ...caller, CallStatus: 'NOANSWER' })).status).toBe(202);
+    // The owner's e-mail is no HubSpot user: the log fails for good.
+    const failedState = () => eventually(async () => ((await (await queues[1].getJob(jobId))?.getState()) === 'failed' ? true : undefined), 20_000, 'the failed log job');
+    await failedState();
+
+    await clean();
+    expect(await queues[1].getJob(jobId)).toBeUndefined();
+    const listed = await unlogged(id);
+    expect(listed).toMatchObject({ jobId, status: 'failed', replayable: true });
+    expect(listed.reason).toContain('nobody@example.com');
+    expect(listed.reason).toContain('(its job was removed from the queue)');
+
+    expect(await admin('POST', '/admin/unlogged/replay', { ids: [jobId] })).toMatchObject({ replayed: [{ jobId }], refused: [] });
+    // It ran again (and failed again: the owner is still missing): the failed job is back, and nothing was logged.
+    await failedState();
+    expect((await unlogged(id)).reason).not.toContain('removed from the queue');
+    expect(activities(id)).toHaveLength(0);
+  });
 
   it('calls whose jobs were cleaned between their events and before their logs are each logged once, with what their first events said', async () => {
     const answered = newCallId();
