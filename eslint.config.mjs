@@ -27,7 +27,10 @@ export default tseslint.config(
       // `async` methods without an await implement async interfaces (CrmProvider, Nest hooks): callers get a promise either way.
       '@typescript-eslint/require-await': 'off',
       // Numbers read plainly in messages and keys (`${ms} ms`, `${callId}:${leg}`); strings, numbers and nothing else.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowAny: false, allowBoolean: false, allowNullish: false, allowRegExp: false, allowNever: false, allowArray: false, allowNumber: true },
+      ],
       // Nest modules are empty classes that only carry @Module() (and a static forRoot()): that is how Nest declares them.
       '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
       // One-line callbacks (`() => stream.close()`, `(r) => setTimeout(r, ms)`) hand back whatever the call returns, unread.

@@ -81,7 +81,7 @@ export class MappingEditor {
         problems: [{ path: '', message: reloaded.error }],
       });
     }
-    const where = change.level === 'defaults' ? 'mappings.defaults' : `mappings.${change.level}.${change.key}`;
+    const where = change.level === 'defaults' ? 'mappings.defaults' : `mappings.${change.level}.${change.key ?? ''}`;
     this.log.info({ event: 'config.mapping_edited', rule: where, removed: change.rule === null }, 'mapping rule edited from the admin API');
     return { saved: where, removed: change.rule === null, version: versionOf(next), loadedAt: new Date(this.store.loadedAt).toISOString() };
   }

@@ -137,14 +137,15 @@ export function checkCapabilities(config: ConnectorConfig, providers: readonly C
   ];
   for (const [segments, extension] of effective) {
     const resolved = resolveMapping(m, extension);
-    const settings = resolved.connection ? config.connections[resolved.connection] : undefined;
-    if (!settings || resolved.actions.unknownCaller !== 'create-contact') continue;
+    const connection = resolved.connection;
+    const settings = connection ? connectionNamed(config, connection) : undefined;
+    if (!connection || !settings || resolved.actions.unknownCaller !== 'create-contact') continue;
     const definition = providers.find((p) => p.type === settings.type);
     if (definition && !definition.capabilities?.createContact) {
       problems.push({
         path: segments.join('.'),
         segments,
-        message: `unknownCaller: create-contact, but connection "${resolved.connection}" (${settings.type}) cannot create contacts; use log-without-contact or ignore`,
+        message: `unknownCaller: create-contact, but connection "${connection}" (${settings.type}) cannot create contacts; use log-without-contact or ignore`,
       });
     }
   }

@@ -70,7 +70,7 @@ export class RequestBudget implements RequestBudgetHandle {
         await this.daily.consume('d', 1);
       } catch (res) {
         if (!(res instanceof RateLimiterRes)) throw res;
-        throw new CrmError('quota-exhausted', `the connection's daily request budget (${this.limits.perDay}) is spent`, { code: 'DAILY_BUDGET', retryAfterMs: res.msBeforeNext });
+        throw new CrmError('quota-exhausted', `the connection's daily request budget (${this.daily.points}) is spent`, { code: 'DAILY_BUDGET', retryAfterMs: res.msBeforeNext });
       }
     }
   }

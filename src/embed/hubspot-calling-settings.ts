@@ -90,7 +90,7 @@ export class CallingSettingsClient {
     const url = new URL(`${this.opts.basePath.replace(/\/+$/, '')}/crm/v3/extensions/calling/${this.opts.appId}/settings`);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.developerApiKey) url.searchParams.set('hapikey', this.opts.developerApiKey);
-    else headers.authorization = `Bearer ${this.opts.bearerToken}`;
+    else if (this.opts.bearerToken) headers.authorization = `Bearer ${this.opts.bearerToken}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }

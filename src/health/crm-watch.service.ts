@@ -129,7 +129,7 @@ export class CrmWatch implements OnApplicationBootstrap, OnApplicationShutdown {
     if (!now.ok && (before === undefined || before.ok)) {
       this.log.error(
         { event: 'crm.unhealthy', connection: name, detail: now.detail },
-        `CRM connection "${name}" fails its health check (${now.detail}): lookups fail and call logs wait until it is fixed (check its credentials)`,
+        `CRM connection "${name}" fails its health check (${now.detail ?? 'no detail given'}): lookups fail and call logs wait until it is fixed (check its credentials)`,
       );
     } else if (now.ok && before && !before.ok) {
       this.log.info({ event: 'crm.healthy', connection: name }, `CRM connection "${name}" passes its health check again`);

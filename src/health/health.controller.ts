@@ -79,8 +79,8 @@ export class HealthController {
 function problemsOf(crm: Record<string, ConnectionStatus>, failedCallLogs: number | undefined): { problems?: string[] } {
   const problems: string[] = [];
   for (const [name, c] of Object.entries(crm)) {
-    if (!c.ok) problems.push(`CRM connection "${name}" fails its health check (${c.detail}): lookups fail and its call logs wait. Check its credentials.`);
-    if (c.pausedUntil) problems.push(`CRM connection "${name}" is paused until ${c.pausedUntil} (${c.pauseReason}): its call logs wait.`);
+    if (!c.ok) problems.push(`CRM connection "${name}" fails its health check (${c.detail ?? 'no detail given'}): lookups fail and its call logs wait. Check its credentials.`);
+    if (c.pausedUntil) problems.push(`CRM connection "${name}" is paused until ${c.pausedUntil} (${c.pauseReason ?? 'no reason given'}): its call logs wait.`);
   }
   if (failedCallLogs) problems.push(`${failedCallLogs} call log(s) failed for good: see GET /admin/jobs/failed, then replay or discard them.`);
   return problems.length ? { problems } : {};

@@ -34,7 +34,7 @@ export function classifyHubSpotError(err: unknown): CrmError {
     return new CrmError('permanent', message, { status, code: body?.category });
   }
   const code = typeof e.code === 'string' ? e.code : (e.cause?.code ?? e.errno);
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new CrmError('retryable', `HubSpot did not answer in time (${e.message})`, { code: 'TIMEOUT', cause: err });
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new CrmError('retryable', `HubSpot did not answer in time (${e.message ?? e.name})`, { code: 'TIMEOUT', cause: err });
   if (code && NETWORK.has(code)) return new CrmError('retryable', `HubSpot unreachable: ${code}`, { code, cause: err });
   // Unknown failures are retried: if they persist the job ends in the failed set with this message.
   return new CrmError('retryable', `HubSpot request failed: ${e.message ?? String(err)}`, { cause: err });

@@ -25,10 +25,10 @@ export function classifySalesforceError(err: unknown): CrmError {
   if (err instanceof CrmError) return err;
   if (err instanceof SalesforceHttpError) return classifyHttp(err);
   const e = err as { name?: string; message?: string; code?: string; errno?: string; errorCode?: string; type?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new CrmError('retryable', `Salesforce did not answer in time (${e.message})`, { code: 'TIMEOUT', cause: err });
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new CrmError('retryable', `Salesforce did not answer in time (${e.message ?? e.name})`, { code: 'TIMEOUT', cause: err });
   const code = e.code ?? e.errno;
   if (code && NETWORK.has(code)) return new CrmError('retryable', `Salesforce unreachable: ${code}`, { code, cause: err });
-  if (e.type === 'request-timeout') return new CrmError('retryable', `Salesforce did not answer in time (${e.message})`, { code: 'TIMEOUT', cause: err });
+  if (e.type === 'request-timeout') return new CrmError('retryable', `Salesforce did not answer in time (${e.message ?? e.type})`, { code: 'TIMEOUT', cause: err });
   // Unknown failures are retried: if they persist the job ends in the failed set with this message.
   return new CrmError('retryable', `Salesforce request failed: ${e.message ?? String(err)}`, { code: e.errorCode, cause: err });
 }
