@@ -99,7 +99,7 @@ describe('documented defaults', () => {
       const row = [...docs('crm-providers.md').matchAll(/^\| `(\w+)` \|.*\| (.*) \|$/gm)].find((m) => m[1] === provider.type)?.[2];
       expect({ type: provider.type, documented: row !== undefined }).toEqual({ type: provider.type, documented: true });
       const parsed = provider.settings.parse({ type: provider.type, ...minimal[provider.type] }) as Record<string, unknown>;
-      const stated = [...row!.matchAll(/`(\w+)` \((?:`([^`]*)`|(\d+))\)/g)].map((m) => [m[1], m[2] ?? Number(m[3])] as const);
+      const stated = [...row!.matchAll(/`(\w+)` \((?:`([^`]*)`|(\d+))\)/g)].map((m) => [m[1], (m[2] as string | undefined) ?? Number(m[3])] as const);
       expect(stated.length).toBeGreaterThan(0);
       for (const [key, value] of stated) expect({ type: provider.type, key, value: parsed[key] }).toEqual({ type: provider.type, key, value: value === 'false' ? false : value });
       // Every default the schema sets is stated.
