@@ -65,13 +65,7 @@ export class CallStateService {
    * redelivery keeps the first copy) and reads the call's record back, in one round trip.
    */
   async keepEvent(event: CallEvent): Promise<CallRecord> {
-    const key = this.key(event.callId, event.extension);
-    const [, , [, fields]] = (await this.redis.multi().hsetnx(key, event.type, encodeEvent(event)).pexpire(key, this.ttlMs).hgetall(key).exec()) as [
-      unknown,
-      unknown,
-      [Error | null, Record<string, string>],
-    ];
-    const record = this.fold(event.callId, event.extension, fields);
+    const record = await this.keep(event.callId, event.extension, [event]);
     if (!record) throw new Error(`the ${event.type} event just kept is not in the call state`);
     return record;
   }
